@@ -1,0 +1,27 @@
+"""The event backbone: envelope, catalogue, store and outbox relay, consumer, topology, migrations."""
+
+from libs.events.catalog import REGISTRY, Event
+from libs.events.consumer import Consumer, Handler, PermanentFailure
+from libs.events.envelope import Envelope, NewEvent, PoisonMessage
+from libs.events.relay import OutboxRelay
+from libs.events.store import EventStore, Position, RecordedEvent, WrongExpectedVersion
+from libs.events.topology import RetryPolicy, Subscription, Topology
+
+__all__ = [
+    "REGISTRY",
+    "Consumer",
+    "Envelope",
+    "Event",
+    "EventStore",
+    "Handler",
+    "NewEvent",
+    "OutboxRelay",
+    "PermanentFailure",
+    "PoisonMessage",
+    "Position",
+    "RecordedEvent",
+    "RetryPolicy",
+    "Subscription",
+    "Topology",
+    "WrongExpectedVersion",
+]

@@ -1,0 +1,290 @@
+"""Every event type of the product. Names are past tense; payloads are the contract in contracts/."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Priority = Literal["HIGH", "MEDIUM", "LOW"]
+# AMQP message priority per queue priority; the profile work queue is declared with x-max-priority 10.
+MESSAGE_PRIORITY: dict[str, int] = {"HIGH": 9, "MEDIUM": 5, "LOW": 1}
+
+Username = Annotated[str, Field(pattern=r"^[a-z0-9._]{1,30}$")]
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    event_type: ClassVar[str]
+    schema_version: ClassVar[int] = 1
+
+    def message_priority(self) -> int:
+        return 0
+
+
+REGISTRY: dict[str, type[Event]] = {}
+
+
+def event(cls: type[Event]) -> type[Event]:
+    cls.event_type = cls.__name__
+    REGISTRY[cls.__name__] = cls
+    return cls
+
+
+def profile_stream(username: str) -> str:
+    return f"profile-{username}"
+
+
+def analysis_stream(queue_id: str) -> str:
+    return f"analysis-{queue_id}"
+
+
+def crawl_stream(run_id: str) -> str:
+    return f"crawl-{run_id}"
+
+
+# Profiles: stream profile-<username>
+
+
+@event
+class ProfileRequested(Event):
+    username: Username
+    source: str = Field(pattern=r"^[a-z0-9_]{1,20}$")
+    priority: Priority
+    request_id: str = Field(pattern=r"^[0-9a-f]{8}$")
+    crawl_run_id: str | None = None
+
+    def message_priority(self) -> int:
+        return MESSAGE_PRIORITY[self.priority]
+
+
+@event
+class ProfileRequestPromoted(Event):
+    """A queued LOW request raised to HIGH by a user asking for the same profile."""
+
+    username: Username
+    request_id: str
+    priority: Priority
+
+    def message_priority(self) -> int:
+        return MESSAGE_PRIORITY[self.priority]
+
+
+@event
+class ProfileIngestStarted(Event):
+    username: Username
+    request_id: str
+    attempt: int = Field(ge=1)
+
+
+class ProfileSnapshot(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    username: str
+    profile_name: str | None = None
+    bio: str | None = None
+    followers: int = 0
+    following: int = 0
+    posts_count: int = 0
+    is_verified: bool = False
+    is_private: bool = False
+    account_type: str | None = None
+    profile_image_url: str | None = None
+    total_reels: int = 0
+    median_views: float = 0
+    mean_views: float = 0
+    std_views: float = 0
+    total_views: int = 0
+    total_likes: int = 0
+    total_comments: int = 0
+    engagement_rate: float = 0
+
+
+class ReelSnapshot(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    content_id: str
+    shortcode: str
+    url: str
+    description: str | None = None
+    view_count: int | None = None
+    like_count: int = 0
+    comment_count: int = 0
+    outlier_score: float = 0
+    engagement_rate: float = 0
+    date_posted: datetime | None = None
+    thumbnail_url: str | None = None
+    transcript: str | None = None
+
+
+class SimilarAccount(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    username: str
+    full_name: str | None = None
+    followers: int | None = None
+    is_private: bool | None = None
+    is_verified: bool | None = None
+    profile_image_url: str | None = None
+
+
+@event
+class ProfileIngested(Event):
+    username: Username
+    request_id: str
+    attempts: int = Field(ge=1)
+    duration_ms: int = Field(ge=0)
+    profile: ProfileSnapshot
+    reels: list[ReelSnapshot] = Field(default_factory=list, max_length=200)
+    similar: list[SimilarAccount] = Field(default_factory=list, max_length=200)
+
+
+@event
+class ProfileIngestFailed(Event):
+    username: Username
+    request_id: str
+    attempts: int = Field(ge=1)
+    will_retry: bool
+    reason: str = Field(max_length=2000)
+    error_code: str = Field(max_length=100)
+
+
+# Viral ideas analysis: stream analysis-<queue_id>
+
+
+class ContentStrategy(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    contentType: str = Field(max_length=500)
+    targetAudience: str = Field(max_length=500)
+    goals: str = Field(max_length=500)
+    additionalNotes: str | None = Field(default=None, max_length=500)
+
+
+@event
+class AnalysisRequested(Event):
+    queue_id: str
+    session_id: str = Field(min_length=1, max_length=255)
+    primary_username: Username
+    competitors: list[str] = Field(default_factory=list, max_length=15)
+    content_strategy: ContentStrategy
+    analysis_settings: dict[str, Any] = Field(default_factory=dict)
+    priority: int = Field(ge=1, le=10)
+    auto_rerun_enabled: bool = True
+    rerun_frequency_hours: int = Field(ge=1, le=168)
+
+
+@event
+class AnalysisTriggered(Event):
+    queue_id: str
+    trigger: Literal["start", "manual", "process_pending", "schedule", "lease_expired"]
+    run: int = Field(ge=1)
+
+
+@event
+class AnalysisCancelled(Event):
+    queue_id: str
+    reason: str = Field(default="cancelled by user", max_length=500)
+
+
+@event
+class AnalysisStarted(Event):
+    queue_id: str
+    run: int = Field(ge=1)
+    worker: str
+    lease_expires_at: datetime
+
+
+@event
+class ProgressUpdated(Event):
+    queue_id: str
+    run: int = Field(ge=1)
+    step: str
+    progress: int = Field(ge=0, le=100)
+    message: str | None = None
+
+
+@event
+class CompetitorStatusChanged(Event):
+    queue_id: str
+    run: int = Field(ge=1)
+    username: str
+    status: Literal["pending", "processing", "completed", "failed"]
+    error_message: str | None = None
+
+
+@event
+class ContentFetched(Event):
+    queue_id: str
+    run: int = Field(ge=1)
+    username: str
+    profile_type: Literal["primary", "competitor"]
+    profile: ProfileSnapshot | None = None
+    reels: list[ReelSnapshot] = Field(default_factory=list, max_length=200)
+
+
+@event
+class AnalysisCompleted(Event):
+    queue_id: str
+    run: int = Field(ge=1)
+    result: dict[str, Any]
+    next_scheduled_run: datetime | None = None
+
+
+@event
+class AnalysisFailed(Event):
+    queue_id: str
+    run: int = Field(ge=1)
+    error_message: str = Field(max_length=2000)
+    will_retry: bool = False
+
+
+# Crawler: stream crawl-<run_id>
+
+
+@event
+class CrawlRequested(Event):
+    run_id: str
+    seed_usernames: list[str] = Field(default_factory=list, max_length=50)
+    target_profiles: int = Field(ge=1, le=1000)
+    max_rounds: int = Field(ge=1, le=20)
+    per_seed_limit: int = Field(ge=1, le=80)
+    min_followers: int = Field(ge=0)
+    exclude_private: bool = True
+    trigger: Literal["admin", "schedule"] = "admin"
+
+
+@event
+class CrawlStarted(Event):
+    run_id: str
+    seeds: list[str] = Field(default_factory=list)
+
+
+@event
+class ProfileDiscovered(Event):
+    run_id: str
+    username: str
+    seed: str
+    round: int = Field(ge=1)
+    outcome: Literal["queued", "skipped_duplicate", "skipped_low_quality"]
+    reason: str | None = None
+
+
+@event
+class CrawlRoundCompleted(Event):
+    run_id: str
+    round: int = Field(ge=1)
+    seed: str
+    discovered: int = Field(ge=0)
+    queued: int = Field(ge=0)
+
+
+@event
+class CrawlCompleted(Event):
+    run_id: str
+    status: Literal["completed", "failed"]
+    rounds_completed: int = Field(ge=0)
+    queued: int = Field(ge=0)
+    reason: str | None = None

@@ -1,0 +1,341 @@
+"""The consumer: ack after commit, idempotency, retries with backoff, dead letters, poison isolation."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import aio_pika
+import asyncpg
+import structlog
+from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
+
+from libs.events import metrics
+from libs.events.catalog import Event
+from libs.events.db import is_database_outage
+from libs.events.envelope import Envelope, PoisonMessage
+from libs.events.store import WrongExpectedVersion
+from libs.events.topology import Topology
+
+log = structlog.get_logger(__name__)
+
+Handler = Callable[[asyncpg.Connection, Envelope, Event], Awaitable[None]]
+BatchHandler = Callable[[asyncpg.Connection, list[tuple[Envelope, Event]]], Awaitable[None]]
+
+_INBOX_ONE = """INSERT INTO eventstore.inbox (consumer, event_id) VALUES ($1, $2)
+                ON CONFLICT DO NOTHING RETURNING event_id"""
+_INBOX_MANY = """INSERT INTO eventstore.inbox (consumer, event_id) SELECT $1, unnest($2::uuid[])
+                 ON CONFLICT DO NOTHING RETURNING event_id"""
+_CONFLICT_RETRIES = 5
+
+
+class PermanentFailure(Exception):
+    """The handler knows retrying cannot help: the message is dead-lettered at once."""
+
+
+Decoded = tuple[AbstractIncomingMessage, Envelope, Event]
+
+
+class Consumer:
+    """Consumes one durable queue and applies each event in a database transaction.
+
+    The inbox row and the handler's writes commit together, then the message is acked: a crash
+    before the commit redelivers, a crash after it finds the inbox row and skips. With
+    batch_size > 1 (the projector) the messages already buffered are applied in one transaction;
+    if that fails they are replayed one by one so a single bad event cannot hold back the rest.
+    """
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        consumer: str,
+        pool: asyncpg.Pool,
+        amqp: AbstractRobustConnection,
+        topology: Topology,
+        handlers: Mapping[str, Handler],
+        prefetch: int = 16,
+        concurrency: int = 1,
+        batch_size: int = 1,
+        idempotent: bool = True,
+        batch_handler: BatchHandler | None = None,
+    ) -> None:
+        self.service = service
+        self.consumer = consumer
+        self.pool = pool
+        self.amqp = amqp
+        self.topology = topology
+        self.handlers = dict(handlers)
+        self.prefetch = max(prefetch, batch_size)
+        self.concurrency = concurrency
+        self.batch_size = batch_size
+        self.idempotent = idempotent
+        # One call for a whole batch (the projector uses it to read and write checkpoints in bulk);
+        # `handlers` then only says which event types this consumer takes.
+        self.batch_handler = batch_handler
+        self._buffer: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+        self._channel: aio_pika.abc.AbstractRobustChannel | None = None
+        self._queue: aio_pika.abc.AbstractRobustQueue | None = None
+        self._tag: str | None = None
+        self._workers: list[asyncio.Task[None]] = []
+        self._outage_backoff = 0.1
+        self.stopping = False
+
+    @property
+    def queue_name(self) -> str:
+        return self.topology.queue(self.consumer)
+
+    async def start(self) -> None:
+        channel = await self.amqp.channel(publisher_confirms=True)
+        assert isinstance(channel, aio_pika.abc.AbstractRobustChannel)
+        self._channel = channel
+        await channel.set_qos(prefetch_count=self.prefetch)
+        queue = await channel.get_queue(self.queue_name, ensure=True)
+        assert isinstance(queue, aio_pika.abc.AbstractRobustQueue)
+        self._queue = queue
+        self._workers = [
+            asyncio.create_task(self._work(), name=f"{self.consumer}-worker-{i}")
+            for i in range(self.concurrency)
+        ]
+        self._tag = await queue.consume(self._buffer.put)
+
+    async def stop(self, timeout_s: float = 30.0) -> None:
+        """Stop taking messages, finish the ones in hand, hand back the buffered ones."""
+        self.stopping = True
+        if self._queue is not None and self._tag is not None:
+            try:
+                await self._queue.cancel(self._tag)
+            except Exception as exc:
+                log.warning("consumer.cancel_failed", consumer=self.consumer, error=repr(exc))
+        for _ in self._workers:
+            self._buffer.put_nowait(_STOP)
+        _done, pending = await asyncio.wait(self._workers, timeout=timeout_s) if self._workers else ((), ())
+        for task in pending:
+            task.cancel()
+        while not self._buffer.empty():
+            message = self._buffer.get_nowait()
+            if message is not _STOP:
+                await _settle(message.nack(requeue=True))
+        if self._channel is not None and not self._channel.is_closed:
+            await self._channel.close()
+
+    async def _work(self) -> None:
+        while True:
+            message = await self._buffer.get()
+            if message is _STOP:
+                return
+            batch = [message]
+            while len(batch) < self.batch_size and not self._buffer.empty():
+                nxt = self._buffer.get_nowait()
+                if nxt is _STOP:
+                    self._buffer.put_nowait(nxt)
+                    break
+                batch.append(nxt)
+            try:
+                await self._process(batch)
+            except Exception:  # a worker must never die; the messages go back to the queue
+                log.exception("consumer.worker_error", consumer=self.consumer)
+                for m in batch:
+                    await _settle(m.nack(requeue=True))
+
+    async def _process(self, messages: list[AbstractIncomingMessage]) -> None:
+        decoded: list[Decoded] = []
+        for message in messages:
+            try:
+                envelope = Envelope.from_json(message.body)
+                event = envelope.event()
+            except PoisonMessage as poison:
+                await self._dead_letter(message, poison.reason, poison.detail, event_type=message.type)
+                continue
+            if envelope.event_type not in self.handlers:
+                self._count(envelope.event_type, "ignored")
+                await _settle(message.ack())
+                continue
+            decoded.append((message, envelope, event))
+        if len(decoded) > 1:
+            try:
+                await self._apply_batch(decoded)
+                return
+            except Exception as exc:
+                if is_database_outage(exc):
+                    await self._wait_for_database(exc, [m for m, _, _ in decoded])
+                    return
+                log.warning("consumer.batch_failed_replaying_singly", consumer=self.consumer, error=repr(exc))
+        for item in decoded:
+            await self._apply_one(item)
+
+    async def _apply_batch(self, items: list[Decoded]) -> None:
+        started = time.perf_counter()
+        outcomes: list[str] = []
+        async with self.pool.acquire() as conn, conn.transaction():
+            fresh: set[Any] | None = None
+            if self.idempotent:
+                rows = await conn.fetch(_INBOX_MANY, self.consumer, [e.event_id for _, e, _ in items])
+                fresh = {r["event_id"] for r in rows}
+            todo: list[tuple[Envelope, Event]] = []
+            for _, envelope, event in items:
+                if fresh is not None:
+                    if envelope.event_id not in fresh:
+                        outcomes.append("duplicate")
+                        continue
+                    fresh.discard(envelope.event_id)
+                todo.append((envelope, event))
+                outcomes.append("handled")
+            if self.batch_handler is not None:
+                await self.batch_handler(conn, todo)
+            else:
+                for envelope, event in todo:
+                    with structlog.contextvars.bound_contextvars(**_log_context(envelope)):
+                        await self.handlers[envelope.event_type](conn, envelope, event)
+        elapsed = (time.perf_counter() - started) / len(items)
+        for (message, envelope, _), outcome in zip(items, outcomes, strict=True):
+            self._count(envelope.event_type, outcome, elapsed)
+            await _settle(message.ack())
+        self._outage_backoff = 0.1
+
+    async def _apply_one(self, item: Decoded) -> None:
+        message, envelope, event = item
+        handler = self.handlers[envelope.event_type]
+        with structlog.contextvars.bound_contextvars(**_log_context(envelope)):
+            for _ in range(_CONFLICT_RETRIES):
+                started = time.perf_counter()
+                try:
+                    outcome = "handled"
+                    async with self.pool.acquire() as conn, conn.transaction():
+                        if self.idempotent and not await conn.fetchval(
+                            _INBOX_ONE, self.consumer, envelope.event_id
+                        ):
+                            outcome = "duplicate"
+                        elif self.batch_handler is not None:
+                            await self.batch_handler(conn, [(envelope, event)])
+                        else:
+                            await handler(conn, envelope, event)
+                except WrongExpectedVersion:
+                    continue  # another writer moved the stream on: decide again on fresh state
+                except PermanentFailure as exc:
+                    await self._dead_letter(message, "permanent_failure", str(exc), envelope.event_type)
+                    return
+                except Exception as exc:
+                    if is_database_outage(exc):
+                        await self._wait_for_database(exc, [message])
+                    else:
+                        await self._retry_later(message, envelope, exc)
+                    return
+                self._count(envelope.event_type, outcome, time.perf_counter() - started)
+                self._outage_backoff = 0.1
+                await _settle(message.ack())
+                return
+            await self._retry_later(message, envelope, RuntimeError("stream kept changing under the handler"))
+
+    async def _wait_for_database(self, exc: BaseException, messages: list[AbstractIncomingMessage]) -> None:
+        """A database outage is nobody's fault: requeue without spending the messages' retries."""
+        log.warning(
+            "consumer.database_unavailable",
+            consumer=self.consumer,
+            error=repr(exc),
+            retry_in_s=self._outage_backoff,
+        )
+        await asyncio.sleep(self._outage_backoff)
+        self._outage_backoff = min(self._outage_backoff * 2, 10.0)
+        for message in messages:
+            await _settle(message.nack(requeue=True))
+
+    async def _retry_later(
+        self, message: AbstractIncomingMessage, envelope: Envelope, exc: Exception
+    ) -> None:
+        attempt = int(str((message.headers or {}).get("x-attempt", 0))) + 1
+        error = f"{type(exc).__name__}: {exc}"[:1000]
+        if attempt > self.topology.retry.max_retries:
+            await self._dead_letter(
+                message, "retries_exhausted", error, envelope.event_type, attempts=attempt - 1
+            )
+            return
+        log.warning(
+            "consumer.handler_failed_will_retry",
+            consumer=self.consumer,
+            attempt=attempt,
+            retry_in_s=self.topology.retry.delay_s(attempt),
+            error=error,
+        )
+        headers = {**(message.headers or {}), "x-attempt": attempt, "x-last-error": error}
+        await self._republish(message, self.topology.retry_queue(self.consumer, attempt), headers)
+        metrics.RETRIES.labels(self.service, self.consumer, envelope.event_type).inc()
+        self._count(envelope.event_type, "retried")
+
+    async def _dead_letter(
+        self,
+        message: AbstractIncomingMessage,
+        reason: str,
+        detail: str,
+        event_type: str | None,
+        attempts: int = 0,
+    ) -> None:
+        log.error(
+            "consumer.dead_lettered",
+            consumer=self.consumer,
+            reason=reason,
+            detail=detail[:500],
+            message_id=message.message_id,
+        )
+        headers = {
+            **(message.headers or {}),
+            "x-dead-letter-reason": reason,
+            "x-error": detail[:1000],
+            "x-failed-at": datetime.now(UTC).isoformat(),
+            "x-attempts": attempts,
+            "x-original-queue": self.queue_name,
+            "x-original-routing-key": message.routing_key or "",
+            "x-consumer": self.consumer,
+        }
+        await self._republish(message, self.topology.dead_letter_queue(self.consumer), headers)
+        metrics.DEAD_LETTERS.labels(self.service, self.consumer, reason).inc()
+        self._count(event_type or "unknown", "dead_lettered")
+
+    async def _republish(self, message: AbstractIncomingMessage, queue: str, headers: dict[str, Any]) -> None:
+        """Copy the message to `queue` (confirmed), then ack the original; on failure, requeue it."""
+        assert self._channel is not None
+        copy = aio_pika.Message(
+            body=message.body,
+            headers=headers,
+            content_type=message.content_type,
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            priority=message.priority,
+            message_id=message.message_id,
+            correlation_id=message.correlation_id,
+            type=message.type,
+            timestamp=message.timestamp,
+        )
+        try:
+            await self._channel.default_exchange.publish(copy, routing_key=queue)
+        except Exception as exc:
+            log.error("consumer.republish_failed", consumer=self.consumer, queue=queue, error=repr(exc))
+            await _settle(message.nack(requeue=True))
+            return
+        await _settle(message.ack())
+
+    def _count(self, event_type: str, outcome: str, seconds: float | None = None) -> None:
+        metrics.EVENTS_CONSUMED.labels(self.service, self.consumer, event_type, outcome).inc()
+        if seconds is not None and outcome == "handled":
+            metrics.HANDLER_SECONDS.labels(self.service, self.consumer, event_type).observe(seconds)
+
+
+_STOP: Any = object()
+
+
+def _log_context(envelope: Envelope) -> dict[str, str]:
+    return {
+        "event_id": str(envelope.event_id),
+        "event_type": envelope.event_type,
+        "correlation_id": str(envelope.correlation_id),
+    }
+
+
+async def _settle(result: Awaitable[Any]) -> None:
+    """Ack/nack on a channel that died meanwhile fails; the broker redelivers and the inbox dedups."""
+    try:
+        await result
+    except Exception as exc:
+        log.warning("consumer.settle_failed", error=repr(exc))

@@ -1,0 +1,180 @@
+"""The event store: append with an expected version, read a stream, tail everything in commit order."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from libs.events.envelope import Envelope, NewEvent
+
+
+class WrongExpectedVersion(Exception):
+    """Another writer appended to the stream first: re-read it and decide again."""
+
+    def __init__(self, stream_id: str, expected: int | None) -> None:
+        super().__init__(f"stream {stream_id} is not at version {expected}")
+        self.stream_id = stream_id
+        self.expected = expected
+
+
+@dataclass(frozen=True, order=True)
+class Position:
+    """A point in the whole store. Ordered by writer transaction first, so late commits are not skipped."""
+
+    tx_id: int = 0
+    position: int = 0
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    position: Position
+    envelope: Envelope
+    published_at: datetime | None
+
+
+_INSERT = """
+INSERT INTO eventstore.events (event_id, stream_id, stream_version, event_type, schema_version,
+                               occurred_at, producer, correlation_id, causation_id, payload, metadata)
+SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[], $6::timestamptz[],
+                     $7::text[], $8::uuid[], $9::uuid[], $10::jsonb[], $11::jsonb[])
+"""
+
+_COLUMNS = """event_id, event_type, schema_version, occurred_at, producer, stream_id, stream_version,
+              correlation_id, causation_id, payload"""
+
+
+def _envelope(row: asyncpg.Record) -> Envelope:
+    return Envelope.model_construct(
+        event_id=row["event_id"],
+        event_type=row["event_type"],
+        schema_version=row["schema_version"],
+        occurred_at=row["occurred_at"],
+        producer=row["producer"],
+        stream_id=row["stream_id"],
+        stream_version=row["stream_version"],
+        correlation_id=row["correlation_id"],
+        causation_id=row["causation_id"],
+        payload=row["payload"],
+    )
+
+
+class EventStore:
+    """Stateless access to eventstore.events; every call runs on the caller's connection and transaction."""
+
+    def __init__(self, producer: str) -> None:
+        self.producer = producer
+
+    async def append(
+        self,
+        conn: asyncpg.Connection,
+        stream_id: str,
+        events: Sequence[NewEvent],
+        *,
+        expected_version: int | None,
+        correlation_id: uuid.UUID | None = None,
+        causation_id: uuid.UUID | None = None,
+    ) -> list[Envelope]:
+        """Append after `expected_version` (0 = the stream must be new; None = wherever it ends now).
+
+        Raises WrongExpectedVersion when another writer got there first. The caller's transaction
+        is then aborted, as it must be: its decision was taken on a stale stream.
+        """
+        if not events:
+            return []
+        if expected_version is None:
+            expected_version = await self.stream_version(conn, stream_id)
+        correlation_id = correlation_id or events[0].event_id
+        envelopes = [
+            Envelope(
+                event_id=new.event_id,
+                event_type=new.event.event_type,
+                schema_version=new.event.schema_version,
+                occurred_at=new.occurred_at,
+                producer=self.producer,
+                stream_id=stream_id,
+                stream_version=expected_version + i + 1,
+                correlation_id=correlation_id,
+                causation_id=causation_id,
+                payload=new.event.model_dump(mode="json"),
+            )
+            for i, new in enumerate(events)
+        ]
+        try:
+            await conn.execute(
+                _INSERT,
+                [e.event_id for e in envelopes],
+                [e.stream_id for e in envelopes],
+                [e.stream_version for e in envelopes],
+                [e.event_type for e in envelopes],
+                [e.schema_version for e in envelopes],
+                [e.occurred_at for e in envelopes],
+                [e.producer for e in envelopes],
+                [e.correlation_id for e in envelopes],
+                [e.causation_id for e in envelopes],
+                [e.payload for e in envelopes],
+                [new.metadata for new in events],
+            )
+        except asyncpg.UniqueViolationError as exc:
+            if exc.constraint_name == "events_stream_version_unique":
+                raise WrongExpectedVersion(stream_id, expected_version) from exc
+            raise
+        return envelopes
+
+    async def stream_version(self, conn: asyncpg.Connection, stream_id: str) -> int:
+        version = await conn.fetchval(
+            "SELECT max(stream_version) FROM eventstore.events WHERE stream_id = $1", stream_id
+        )
+        return version or 0
+
+    async def read_stream(
+        self,
+        conn: asyncpg.Connection,
+        stream_id: str,
+        *,
+        from_version: int = 1,
+        to_version: int | None = None,
+    ) -> list[Envelope]:
+        rows = await conn.fetch(
+            f"""SELECT {_COLUMNS} FROM eventstore.events
+                WHERE stream_id = $1 AND stream_version >= $2 AND stream_version <= $3
+                ORDER BY stream_version""",
+            stream_id,
+            from_version,
+            to_version if to_version is not None else 2**31 - 1,
+        )
+        return [_envelope(r) for r in rows]
+
+    async def read_all(
+        self, conn: asyncpg.Connection, *, after: Position = Position(), limit: int = 1000
+    ) -> list[RecordedEvent]:
+        """Events after `after`, in (transaction, position) order, up to the oldest running transaction.
+
+        Rows of a transaction that is still running (or began before one that is) are held back until
+        it ends, so a checkpoint taken from the last row returned never skips a late commit.
+        """
+        rows = await conn.fetch(
+            f"""SELECT tx_id::text::bigint AS tx, position, published_at, {_COLUMNS}
+                FROM eventstore.events
+                WHERE (tx_id, position) > ($1::text::xid8, $2)
+                  AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+                ORDER BY tx_id, position
+                LIMIT $3""",
+            str(after.tx_id),
+            after.position,
+            limit,
+        )
+        return [
+            RecordedEvent(Position(r["tx"], r["position"]), _envelope(r), r["published_at"]) for r in rows
+        ]
+
+    async def read_correlation(self, conn: asyncpg.Connection, correlation_id: uuid.UUID) -> list[Envelope]:
+        rows = await conn.fetch(
+            f"""SELECT {_COLUMNS} FROM eventstore.events WHERE correlation_id = $1
+                ORDER BY occurred_at, position""",
+            correlation_id,
+        )
+        return [_envelope(r) for r in rows]

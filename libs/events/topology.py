@@ -1,0 +1,103 @@
+"""Every exchange, queue and binding of the product, declared in one place.
+
+Each service declares the whole topology at start-up, so an event published before its consumer
+ever ran still lands in that consumer's durable queue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import AbstractChannel, AbstractExchange
+
+
+@dataclass(frozen=True)
+class Subscription:
+    consumer: str
+    bindings: tuple[str, ...]
+    max_priority: int | None = None
+
+
+SUBSCRIPTIONS: dict[str, Subscription] = {
+    s.consumer: s
+    for s in (
+        # The profile work queue: a classic priority queue so a HIGH request overtakes queued LOW ones.
+        Subscription("profile-ingest", ("ProfileRequested", "ProfileRequestPromoted"), max_priority=10),
+        Subscription("viral-analysis", ("AnalysisRequested", "AnalysisTriggered", "AnalysisCancelled")),
+        Subscription("crawler", ("CrawlRequested", "ProfileIngested", "ProfileIngestFailed")),
+        Subscription("projector", ("#",)),
+    )
+}
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff through one delay queue per attempt, then the dead-letter queue."""
+
+    max_retries: int = 5
+    base_delay_s: float = 1.0
+    max_delay_s: float = 300.0
+
+    def delay_s(self, attempt: int) -> float:
+        return min(self.base_delay_s * 2 ** (attempt - 1), self.max_delay_s)
+
+
+@dataclass(frozen=True)
+class Topology:
+    namespace: str = "viralspot"
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    subscriptions: dict[str, Subscription] = field(default_factory=lambda: dict(SUBSCRIPTIONS))
+
+    @property
+    def exchange(self) -> str:
+        return f"{self.namespace}.events"
+
+    def queue(self, consumer: str) -> str:
+        return f"{self.namespace}.{consumer}"
+
+    def retry_queue(self, consumer: str, attempt: int) -> str:
+        return f"{self.queue(consumer)}.retry.{attempt}"
+
+    def dead_letter_queue(self, consumer: str) -> str:
+        return f"{self.queue(consumer)}.dlq"
+
+    def all_queues(self) -> list[str]:
+        names = []
+        for consumer in self.subscriptions:
+            names.append(self.queue(consumer))
+            names.append(self.dead_letter_queue(consumer))
+            names.extend(self.retry_queue(consumer, a) for a in range(1, self.retry.max_retries + 1))
+        return names
+
+
+async def declare(channel: AbstractChannel, topology: Topology) -> AbstractExchange:
+    exchange = await channel.declare_exchange(topology.exchange, aio_pika.ExchangeType.TOPIC, durable=True)
+    for sub in topology.subscriptions.values():
+        args: dict[str, Any] = {}
+        if sub.max_priority:
+            args["x-max-priority"] = sub.max_priority
+        queue = await channel.declare_queue(topology.queue(sub.consumer), durable=True, arguments=args)
+        for key in sub.bindings:
+            await queue.bind(exchange, routing_key=key)
+        await channel.declare_queue(topology.dead_letter_queue(sub.consumer), durable=True)
+        for attempt in range(1, topology.retry.max_retries + 1):
+            # Expired messages fall back through the default exchange into the consumer's own queue.
+            await channel.declare_queue(
+                topology.retry_queue(sub.consumer, attempt),
+                durable=True,
+                arguments={
+                    "x-message-ttl": int(topology.retry.delay_s(attempt) * 1000),
+                    "x-dead-letter-exchange": "",
+                    "x-dead-letter-routing-key": topology.queue(sub.consumer),
+                },
+            )
+    return exchange
+
+
+async def delete(channel: AbstractChannel, topology: Topology) -> None:
+    """Remove everything `declare` made (tests clean up their own namespace with it)."""
+    for name in topology.all_queues():
+        await channel.queue_delete(name)
+    await channel.exchange_delete(topology.exchange)

@@ -1,0 +1,32 @@
+"""Configuration from the environment only; secrets never come from files in the repository."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from libs.events.topology import RetryPolicy, Topology
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
+
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/viralspot"
+    amqp_url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/")
+    event_namespace: str = Field(default="viralspot", pattern=r"^[a-zA-Z0-9_.-]{1,64}$")
+    log_level: str = "INFO"
+    # Port of the service's /healthz, /readyz and /metrics (the gateway serves them on its API port).
+    ops_port: int | None = None
+    ops_host: str = "127.0.0.1"
+    db_pool_min: int = 2
+    db_pool_max: int = 10
+    retry_max: int = Field(default=5, ge=0, le=20)
+    retry_base_delay_s: float = Field(default=1.0, gt=0)
+    retry_max_delay_s: float = Field(default=300.0, gt=0)
+    shutdown_timeout_s: float = 30.0
+
+    def topology(self) -> Topology:
+        return Topology(
+            namespace=self.event_namespace,
+            retry=RetryPolicy(self.retry_max, self.retry_base_delay_s, self.retry_max_delay_s),
+        )

@@ -1,0 +1,56 @@
+"""The gateway's aiohttp application: middlewares, routes, ops endpoints."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+from aiohttp import web
+from prometheus_client import Counter, Histogram
+
+from libs.events import EventStore
+from libs.runtime.ops import add_ops_routes
+from libs.runtime.service import ServiceRuntime
+from services.gateway import profiles
+from services.gateway.errors import error_middleware
+from services.gateway.settings import GatewaySettings
+
+MAX_BODY = 64 * 1024
+
+HTTP_REQUESTS = Counter(
+    "viralspot_http_requests_total", "HTTP requests served by the gateway", ["route", "method", "status"]
+)
+HTTP_SECONDS = Histogram(
+    "viralspot_http_request_duration_seconds",
+    "Gateway request latency",
+    ["route", "method"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+
+
+@web.middleware
+async def metrics_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    started = time.perf_counter()
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource is not None else "unmatched"
+    response = await handler(request)
+    HTTP_REQUESTS.labels(route, request.method, str(response.status)).inc()
+    HTTP_SECONDS.labels(route, request.method).observe(time.perf_counter() - started)
+    return response
+
+
+def create_app(runtime: ServiceRuntime, settings: GatewaySettings) -> web.Application:
+    # The metrics middleware wraps the error one, so error statuses are counted too.
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[metrics_middleware, error_middleware])
+    assert runtime.pool is not None
+    pool: asyncpg.Pool = runtime.pool
+    app["pool"] = pool
+    app["store"] = EventStore(producer=runtime.name)
+    app["runtime"] = runtime
+    app["settings"] = settings
+    app.add_routes(profiles.routes)
+    add_ops_routes(app, runtime)
+    return app

@@ -1,0 +1,117 @@
+"""Deciding a profile request from the profile's event stream (no I/O here)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from libs.events.catalog import ProfileRequested, ProfileRequestPromoted
+from libs.events.envelope import Envelope
+
+RECENT_COMPLETION = timedelta(minutes=10)
+PRIORITY_RANK = {"HIGH": 0, "MEDIUM": 1, "LOW": 2}
+
+Status = Literal["none", "pending", "processing", "completed", "failed"]
+
+
+@dataclass
+class ProfileState:
+    """What the profile's stream says, folded from its events."""
+
+    version: int = 0
+    status: Status = "none"
+    request_id: str | None = None
+    priority: str | None = None
+    source: str | None = None
+    requested_at: datetime | None = None
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    attempts: int = 0
+    error_message: str | None = None
+    first_completed_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("pending", "processing")
+
+
+def fold(events: list[Envelope]) -> ProfileState:
+    state = ProfileState()
+    for e in events:
+        state.version = e.stream_version
+        p = e.payload
+        match e.event_type:
+            case "ProfileRequested":
+                state.status = "pending"
+                state.request_id = p["request_id"]
+                state.priority = p["priority"]
+                state.source = p["source"]
+                state.requested_at = e.occurred_at
+                state.started_at = state.completed_at = state.error_message = None
+                state.attempts = 0
+            case "ProfileRequestPromoted":
+                state.priority = p["priority"]
+            case "ProfileIngestStarted":
+                state.status = "processing"
+                state.attempts = p["attempt"]
+                state.started_at = state.started_at or e.occurred_at
+            case "ProfileIngestFailed":
+                state.status = "pending" if p["will_retry"] else "failed"
+                state.attempts = p["attempts"]
+                state.error_message = p["reason"]
+                if not p["will_retry"]:
+                    state.completed_at = e.occurred_at
+            case "ProfileIngested":
+                state.status = "completed"
+                state.attempts = p["attempts"]
+                state.completed_at = e.occurred_at
+                state.error_message = None
+                state.first_completed_at = state.first_completed_at or e.occurred_at
+    return state
+
+
+Outcome = Literal["new", "already_in_queue", "recently_completed", "already_processed"]
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: Outcome
+    events: tuple[ProfileRequested | ProfileRequestPromoted, ...] = ()
+    request_id: str | None = None
+    priority: str | None = None
+
+
+def decide(state: ProfileState, *, username: str, source: str, priority: str, now: datetime) -> Decision:
+    """The seeds' duplicate prevention: processed, recently completed, in queue, else a new request.
+
+    A profile whose last ingestion failed is queued again. A request of higher priority than the queued
+    one promotes it (a user asking for a profile the crawler queued gets it processed soon).
+    """
+    if state.status == "completed":
+        assert state.completed_at is not None
+        if now - state.completed_at < RECENT_COMPLETION:
+            return Decision("recently_completed")
+        return Decision("already_processed")
+    if state.active:
+        assert state.priority is not None and state.request_id is not None
+        if state.status == "pending" and PRIORITY_RANK[priority] < PRIORITY_RANK[state.priority]:
+            promoted = ProfileRequestPromoted(
+                username=username, request_id=state.request_id, priority=priority
+            )
+            return Decision("already_in_queue", (promoted,), state.request_id, priority)
+        return Decision("already_in_queue", (), state.request_id, state.priority)
+    request_id = secrets.token_hex(4)
+    requested = ProfileRequested(username=username, source=source, priority=priority, request_id=request_id)
+    return Decision("new", (requested,), request_id, priority)
+
+
+def estimated_time(queue_position: int) -> str:
+    if queue_position <= 1:
+        return "1-2 minutes"
+    if queue_position <= 3:
+        return "2-5 minutes"
+    if queue_position <= 10:
+        return "5-15 minutes"
+    return "15-30 minutes"

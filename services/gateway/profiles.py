@@ -1,0 +1,176 @@
+"""Profile endpoints: request processing (decided on the event stream) and its status (read model)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import orjson
+from aiohttp import web
+
+from libs.events import EventStore, NewEvent, WrongExpectedVersion
+from libs.events.catalog import profile_stream
+from services.gateway.domain.profile_requests import ProfileState, decide, estimated_time, fold
+from services.gateway.errors import ApiError, service_unavailable
+from services.gateway.validation import normalise_username, parse_source
+
+routes = web.RouteTableDef()
+_DECISION_ATTEMPTS = 10
+
+_LATEST_REQUEST = """SELECT request_id, username, source, priority, status, "timestamp", attempts,
+                            error_message, started_at, completed_at
+                     FROM readmodel.profile_queue WHERE username = $1
+                     ORDER BY "timestamp" DESC LIMIT 1"""
+
+# Active requests ahead of one (higher priority, or same priority and earlier), the seeds' estimate.
+_POSITION = """SELECT count(*) + 1 FROM readmodel.profile_queue
+               WHERE status IN ('PENDING', 'PROCESSING') AND request_id <> $3
+                 AND (CASE priority WHEN 'HIGH' THEN 0 WHEN 'MEDIUM' THEN 1 ELSE 2 END < $1
+                      OR (CASE priority WHEN 'HIGH' THEN 0 WHEN 'MEDIUM' THEN 1 ELSE 2 END = $1
+                          AND "timestamp" < $2))"""
+_RANK = {"HIGH": 0, "MEDIUM": 1, "LOW": 2}
+
+
+def ok(data: Any, status: int = 200) -> web.Response:
+    return web.Response(
+        body=orjson.dumps({"success": True, "data": data}), status=status, content_type="application/json"
+    )
+
+
+def iso(ts: datetime | None) -> str | None:
+    return ts.isoformat() if ts is not None else None
+
+
+async def queue_position(
+    conn: asyncpg.Connection, priority: str, requested_at: datetime, request_id: str
+) -> int:
+    return int(await conn.fetchval(_POSITION, _RANK[priority], requested_at, request_id))
+
+
+@routes.post("/api/profile/{username}/request")
+async def request_profile(request: web.Request) -> web.Response:
+    username = normalise_username(request.match_info["username"])
+    source = parse_source(request.query.get("source"))
+    pool: asyncpg.Pool = request.app["pool"]
+    store: EventStore = request.app["store"]
+    stream = profile_stream(username)
+    for _ in range(_DECISION_ATTEMPTS):
+        now = datetime.now(UTC)
+        async with pool.acquire() as conn:
+            state = fold(await store.read_stream(conn, stream))
+            decision = decide(state, username=username, source=source, priority="HIGH", now=now)
+            if decision.events:
+                try:
+                    async with conn.transaction():
+                        await store.append(
+                            conn,
+                            stream,
+                            [NewEvent(event=e, occurred_at=now) for e in decision.events],
+                            expected_version=state.version,
+                        )
+                except WrongExpectedVersion:
+                    continue  # someone else decided on this profile meanwhile: decide again
+            return ok(await _request_answer(conn, username, state, decision, now))
+    raise service_unavailable("The profile stream is too busy")
+
+
+async def _request_answer(
+    conn: asyncpg.Connection, username: str, state: ProfileState, decision: Any, now: datetime
+) -> dict[str, Any]:
+    if decision.outcome in ("recently_completed", "already_processed"):
+        recent = decision.outcome == "recently_completed"
+        return {
+            "queued": False,
+            "message": (
+                f"Profile {username} was recently processed and is now available"
+                if recent
+                else f"Profile {username} is already fully processed"
+            ),
+            "estimated_time": "complete",
+            "profile_type": "primary",
+            "status": "exists",
+            "created_at": iso(state.first_completed_at),
+            "skip_reason": decision.outcome,
+        }
+    requested_at = now if decision.outcome == "new" else state.requested_at
+    assert requested_at is not None and decision.request_id is not None
+    position = await queue_position(conn, decision.priority, requested_at, decision.request_id)
+    if decision.outcome == "new":
+        return {
+            "queued": True,
+            "message": f"Profile {username} added to high priority processing queue",
+            "estimated_time": estimated_time(position),
+            "profile_type": "new",
+            "status": "pending",
+            "priority": decision.priority,
+            "request_id": decision.request_id,
+            "queue_position": position,
+            "next_check_recommended": "30 seconds",
+        }
+    return {
+        "queued": True,
+        "message": f"Profile {username} is already in queue (status: {state.status.upper()})",
+        "estimated_time": estimated_time(position),
+        "profile_type": "queued",
+        "status": state.status,
+        "priority": decision.priority,
+        "queue_position": position,
+        "request_id": decision.request_id,
+        "skip_reason": "already_in_queue",
+    }
+
+
+@routes.get("/api/profile/{username}/status")
+async def profile_status(request: web.Request) -> web.Response:
+    username = normalise_username(request.match_info["username"])
+    pool: asyncpg.Pool = request.app["pool"]
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow(_LATEST_REQUEST, username)
+        if row is not None:
+            status = row["status"].lower()
+            fields = {
+                "request_id": row["request_id"],
+                "priority": row["priority"],
+                "status": status,
+                "attempts": row["attempts"],
+                "error_message": row["error_message"],
+                "requested_at": row["timestamp"],
+                "started_at": row["started_at"],
+                "completed_at": row["completed_at"],
+            }
+        else:
+            # The projection lags the store by milliseconds: a request just accepted is still visible.
+            state = fold(await request.app["store"].read_stream(conn, profile_stream(username)))
+            if state.status == "none":
+                raise ApiError(404, "PROFILE_NOT_FOUND", f"Profile {username} was never requested.")
+            fields = {
+                "request_id": state.request_id,
+                "priority": state.priority,
+                "status": state.status,
+                "attempts": state.attempts,
+                "error_message": state.error_message,
+                "requested_at": state.requested_at,
+                "started_at": state.started_at,
+                "completed_at": state.completed_at,
+            }
+        position = None
+        if fields["status"] == "pending":
+            position = await queue_position(
+                conn, fields["priority"], fields["requested_at"], fields["request_id"]
+            )
+    return ok(
+        {
+            "username": username,
+            "status": fields["status"],
+            "completed": fields["status"] == "completed",
+            "priority": fields["priority"],
+            "request_id": fields["request_id"],
+            "queue_position": position,
+            "attempts": fields["attempts"],
+            "error_message": fields["error_message"],
+            "requested_at": iso(fields["requested_at"]),
+            "started_at": iso(fields["started_at"]),
+            "completed_at": iso(fields["completed_at"]),
+        }
+    )

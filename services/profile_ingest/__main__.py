@@ -1,0 +1,18 @@
+"""profile-ingest: its work arrives in a later issue; the process already runs with the shared runtime
+(topology declared, outbox relay, /healthz, /readyz, /metrics, graceful shutdown)."""
+
+from __future__ import annotations
+
+from libs.runtime import ServiceRuntime, ServiceSettings, run
+
+
+class Settings(ServiceSettings):
+    ops_port: int | None = 8001
+
+
+async def main() -> None:
+    await ServiceRuntime("profile-ingest", Settings()).run_until_signalled()
+
+
+if __name__ == "__main__":
+    run(main, "profile-ingest", Settings().log_level)
