@@ -20,9 +20,6 @@ class Event(BaseModel):
     event_type: ClassVar[str]
     schema_version: ClassVar[int] = 1
 
-    def message_priority(self) -> int:
-        return 0
-
 
 REGISTRY: dict[str, type[Event]] = {}
 
@@ -56,9 +53,6 @@ class ProfileRequested(Event):
     request_id: str = Field(pattern=r"^[0-9a-f]{8}$")
     crawl_run_id: str | None = None
 
-    def message_priority(self) -> int:
-        return MESSAGE_PRIORITY[self.priority]
-
 
 @event
 class ProfileRequestPromoted(Event):
@@ -67,9 +61,6 @@ class ProfileRequestPromoted(Event):
     username: Username
     request_id: str
     priority: Priority
-
-    def message_priority(self) -> int:
-        return MESSAGE_PRIORITY[self.priority]
 
 
 @event

@@ -39,6 +39,8 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.CannotConnectNowError,
     asyncpg.AdminShutdownError,
     asyncpg.ConnectionDoesNotExistError,
+    # What a pooled connection reports when its session was killed under an operation.
+    asyncpg.InternalClientError,
 )
 
 

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import aio_pika
 
-from libs.events.catalog import REGISTRY, Event
+from libs.events.catalog import MESSAGE_PRIORITY
 from libs.events.envelope import Envelope
 
 
 def to_message(envelope: Envelope) -> aio_pika.Message:
-    event_cls = REGISTRY.get(envelope.event_type)
-    priority = 0
-    # Only the few prioritised types pay for parsing their payload here.
-    if event_cls is not None and event_cls.message_priority is not Event.message_priority:
-        priority = event_cls.model_validate(envelope.payload).message_priority()
+    # Profile work carries its queue priority (HIGH/MEDIUM/LOW) as the AMQP priority.
+    priority = envelope.payload.get("priority")
+    amqp_priority = MESSAGE_PRIORITY.get(priority, 0) if isinstance(priority, str) else 0
     return aio_pika.Message(
         body=envelope.to_json(),
         content_type="application/json",
@@ -22,7 +20,7 @@ def to_message(envelope: Envelope) -> aio_pika.Message:
         correlation_id=str(envelope.correlation_id),
         type=envelope.event_type,
         timestamp=envelope.occurred_at,
-        priority=priority,
+        priority=amqp_priority,
         headers={
             "stream_id": envelope.stream_id,
             "stream_version": envelope.stream_version,

@@ -12,7 +12,7 @@ from prometheus_client import Counter, Histogram
 from libs.events import EventStore
 from libs.runtime.ops import add_ops_routes
 from libs.runtime.service import ServiceRuntime
-from services.gateway import profiles
+from services.gateway import keys, profiles
 from services.gateway.errors import error_middleware
 from services.gateway.settings import GatewaySettings
 
@@ -47,10 +47,10 @@ def create_app(runtime: ServiceRuntime, settings: GatewaySettings) -> web.Applic
     app = web.Application(client_max_size=MAX_BODY, middlewares=[metrics_middleware, error_middleware])
     assert runtime.pool is not None
     pool: asyncpg.Pool = runtime.pool
-    app["pool"] = pool
-    app["store"] = EventStore(producer=runtime.name)
-    app["runtime"] = runtime
-    app["settings"] = settings
+    app[keys.POOL] = pool
+    app[keys.STORE] = EventStore(producer=runtime.name)
+    app[keys.RUNTIME] = runtime
+    app[keys.SETTINGS] = settings
     app.add_routes(profiles.routes)
     add_ops_routes(app, runtime)
     return app

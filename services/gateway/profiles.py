@@ -9,8 +9,9 @@ import asyncpg
 import orjson
 from aiohttp import web
 
-from libs.events import EventStore, NewEvent, WrongExpectedVersion
+from libs.events import NewEvent, WrongExpectedVersion
 from libs.events.catalog import profile_stream
+from services.gateway import keys
 from services.gateway.domain.profile_requests import ProfileState, decide, estimated_time, fold
 from services.gateway.errors import ApiError, service_unavailable
 from services.gateway.validation import normalise_username, parse_source
@@ -52,8 +53,8 @@ async def queue_position(
 async def request_profile(request: web.Request) -> web.Response:
     username = normalise_username(request.match_info["username"])
     source = parse_source(request.query.get("source"))
-    pool: asyncpg.Pool = request.app["pool"]
-    store: EventStore = request.app["store"]
+    pool = request.app[keys.POOL]
+    store = request.app[keys.STORE]
     stream = profile_stream(username)
     for _ in range(_DECISION_ATTEMPTS):
         now = datetime.now(UTC)
@@ -124,7 +125,7 @@ async def _request_answer(
 @routes.get("/api/profile/{username}/status")
 async def profile_status(request: web.Request) -> web.Response:
     username = normalise_username(request.match_info["username"])
-    pool: asyncpg.Pool = request.app["pool"]
+    pool = request.app[keys.POOL]
     async with pool.acquire() as conn:
         row = await conn.fetchrow(_LATEST_REQUEST, username)
         if row is not None:
@@ -141,7 +142,7 @@ async def profile_status(request: web.Request) -> web.Response:
             }
         else:
             # The projection lags the store by milliseconds: a request just accepted is still visible.
-            state = fold(await request.app["store"].read_stream(conn, profile_stream(username)))
+            state = fold(await request.app[keys.STORE].read_stream(conn, profile_stream(username)))
             if state.status == "none":
                 raise ApiError(404, "PROFILE_NOT_FOUND", f"Profile {username} was never requested.")
             fields = {

@@ -12,23 +12,27 @@ class ProjectorSettings(ServiceSettings):
     projector_batch_size: int = 256
 
 
-async def main() -> None:
-    settings = ProjectorSettings()
+def build(settings: ServiceSettings, batch_size: int = 256) -> ServiceRuntime:
     runtime = ServiceRuntime("projector", settings, publishes=False)
     projector = Projector(runtime.store)
     runtime.add_consumer(
         "projector",
-        handlers={name: _unused for name in REGISTRY},
+        handlers=dict.fromkeys(REGISTRY, _through_batch_handler),
         batch_handler=projector.apply_batch,
-        batch_size=settings.projector_batch_size,
-        prefetch=settings.projector_batch_size * 2,
+        batch_size=batch_size,
+        prefetch=batch_size * 2,
         idempotent=False,  # the stream checkpoints make replays harmless
     )
-    await runtime.run_until_signalled()
+    return runtime
 
 
-async def _unused(*_args: object) -> None:
+async def _through_batch_handler(*_args: object) -> None:
     raise AssertionError("the projector applies events through its batch handler")
+
+
+async def main() -> None:
+    settings = ProjectorSettings()
+    await build(settings, settings.projector_batch_size).run_until_signalled()
 
 
 if __name__ == "__main__":

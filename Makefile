@@ -1,0 +1,43 @@
+# ViralSpot. `make run` brings the whole system up locally; `make test` runs every test.
+PY := .venv/bin/python
+VENV_STAMP := .venv/.installed
+
+.PHONY: install run test test-fast lint bench migrate services contracts clean
+
+install: $(VENV_STAMP)
+
+$(VENV_STAMP): requirements.lock pyproject.toml
+	test -x $(PY) || python3 -m venv .venv
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.lock
+	$(PY) -m pip install -q --no-deps -e .
+	touch $(VENV_STAMP)
+
+services:
+	bash infra/scripts/ensure-services.sh
+
+migrate: install services
+	$(PY) -m libs.events.migrate
+
+run: install services
+	bash infra/scripts/run-local.sh
+
+test: install services
+	$(PY) -m pytest -q
+
+test-fast: install
+	$(PY) -m pytest -q -m "not slow"
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy libs
+
+bench: install services
+	$(PY) -m bench
+
+contracts: install
+	$(PY) -m contracts.generate
+
+clean:
+	rm -rf .venv .run test-output .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# `make run`: the whole system as local processes (simulator, migrations, five services).
+# Ctrl-C or SIGTERM stops every process gracefully.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+PY=.venv/bin/python
+export DATABASE_URL="${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/viralspot}"
+export AMQP_URL="${AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/}"
+export EVENT_NAMESPACE="${EVENT_NAMESPACE:-viralspot}"
+export GATEWAY_PORT="${GATEWAY_PORT:-8000}"
+export SIM_PORT="${SIM_PORT:-8100}"
+if [ -z "${ADMIN_TOKEN:-}" ]; then
+    ADMIN_TOKEN="$($PY -c 'import secrets; print(secrets.token_urlsafe(24))')"
+    echo "ADMIN_TOKEN was not set; generated one for this run: $ADMIN_TOKEN"
+fi
+export ADMIN_TOKEN
+# Without a RapidAPI key the services talk to the local Instagram simulator.
+if [ -z "${RAPIDAPI_KEY:-}" ]; then
+    export INSTAGRAM_SCRAPER_URL="${INSTAGRAM_SCRAPER_URL:-http://127.0.0.1:$SIM_PORT}"
+    export TRANSCRIPT_API_URL="${TRANSCRIPT_API_URL:-http://127.0.0.1:$SIM_PORT}"
+fi
+
+mkdir -p .run
+$PY -m libs.events.migrate
+
+pids=()
+start() {
+    local name=$1; shift
+    echo "starting $name (log: .run/$name.log)"
+    env "$@" > ".run/$name.log" 2>&1 &
+    pids+=($!)
+}
+stop_all() {
+    echo "stopping..."
+    kill -TERM "${pids[@]}" 2>/dev/null || true
+    wait "${pids[@]}" 2>/dev/null || true
+}
+trap stop_all INT TERM EXIT
+
+if [ -z "${RAPIDAPI_KEY:-}" ]; then
+    start simulator $PY -m infra.simulator --port "$SIM_PORT"
+fi
+start projector OPS_PORT=8004 $PY -m services.projector
+start profile-ingest OPS_PORT=8001 $PY -m services.profile_ingest
+start viral-analysis OPS_PORT=8002 $PY -m services.viral_analysis
+start crawler OPS_PORT=8003 $PY -m services.crawler
+start gateway $PY -m services.gateway
+
+echo "gateway: http://127.0.0.1:$GATEWAY_PORT  (metrics: /metrics, health: /healthz, /readyz)"
+wait -n "${pids[@]}" || true
+echo "a process exited; see .run/*.log"

@@ -1,0 +1,78 @@
+"""The /__sim/ control API that tests and demos use to change the simulator while it runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from .state import SimulatorState
+from .world import parse_username
+
+STATE = web.AppKey("simulator_state", SimulatorState)
+
+
+def add_control_routes(app: web.Application) -> None:
+    app.router.add_post("/__sim/config", change_config)
+    app.router.add_post("/__sim/fail", plan_failures)
+    app.router.add_get("/__sim/stats", stats)
+    app.router.add_post("/__sim/reset", reset)
+    app.router.add_get("/__sim/health", health)
+
+
+async def change_config(request: web.Request) -> web.Response:
+    """Body: any of latency_ms, error_rate, rate_limit_per_minute, rate_limit_window_s, seed, now."""
+    state = request.app[STATE]
+    try:
+        state.configure(await _body(request))
+    except (ValueError, TypeError) as exc:
+        return json_response({"error": str(exc)}, 400)
+    return json_response({"config": state.config.as_json()})
+
+
+async def plan_failures(request: web.Request) -> web.Response:
+    """Body: {"username", "times": 1, "status": 500, "retry_after": 1, "delay_ms": 0}.
+
+    The next `times` requests about that account fail with `status` (after `delay_ms`); a status
+    of 200 with a delay only slows them down, which is how tests provoke client timeouts.
+    """
+    try:
+        body = await _body(request)
+        username = parse_username(str(body["username"]))
+        if username is None:
+            raise ValueError("username is not a valid Instagram username")
+        times, status = int(body.get("times", 1)), int(body.get("status", 500))
+        retry_after, delay_ms = int(body.get("retry_after", 1)), float(body.get("delay_ms", 0))
+    except (KeyError, ValueError, TypeError) as exc:
+        return json_response({"error": f"bad failure plan: {exc}"}, 400)
+    request.app[STATE].plan_failures(username, times, status, retry_after, delay_ms)
+    return json_response({"username": username, "times": times, "status": status, "delay_ms": delay_ms})
+
+
+async def stats(request: web.Request) -> web.Response:
+    return json_response(request.app[STATE].stats())
+
+
+async def reset(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    state.reset()
+    return json_response({"config": state.config.as_json()})
+
+
+async def health(request: web.Request) -> web.Response:
+    return json_response({"ok": True})
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(
+        body=orjson.dumps(data), status=status, headers=headers, content_type="application/json"
+    )
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    raw = await request.read()
+    data = orjson.loads(raw) if raw else {}
+    if not isinstance(data, dict):
+        raise ValueError("the body must be a JSON object")
+    return data

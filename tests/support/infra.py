@@ -1,0 +1,107 @@
+"""Isolated databases and RabbitMQ vhosts for tests, so they run beside `make run` and each other."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import shutil
+import subprocess
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import aio_pika
+import asyncpg
+
+PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+AMQP_BASE_URL = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
+
+
+def database_url(name: str) -> str:
+    return urlunsplit(urlsplit(PG_ADMIN_URL)._replace(path=f"/{name}"))
+
+
+async def create_database(name: str, template: str | None = None) -> str:
+    admin = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        clause = f' TEMPLATE "{template}"' if template else ""
+        await admin.execute(f'CREATE DATABASE "{name}"{clause}')
+    finally:
+        await admin.close()
+    return database_url(name)
+
+
+async def drop_database(name: str) -> None:
+    admin = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+def _rabbitmqctl(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["rabbitmqctl", *args], capture_output=True, text=True, timeout=120, check=False)
+
+
+def create_vhost(name: str) -> str:
+    """A vhost of our own when rabbitmqctl is usable; else the default vhost (names stay unique)."""
+    if shutil.which("rabbitmqctl") is None or _rabbitmqctl("add_vhost", name).returncode != 0:
+        return AMQP_BASE_URL
+    _rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
+    return urlunsplit(urlsplit(AMQP_BASE_URL)._replace(path="/" + quote(name, safe="")))
+
+
+def delete_vhost(name: str) -> None:
+    if shutil.which("rabbitmqctl") is not None:
+        _rabbitmqctl("delete_vhost", name)
+
+
+async def restart_broker(down_s: float = 1.0) -> None:
+    """Stop and start the RabbitMQ application (durable queues and persistent messages survive)."""
+    for args in (("stop_app",), ("start_app",)):
+        result = await asyncio.to_thread(_rabbitmqctl, *args)
+        assert result.returncode == 0, result.stderr
+        if args == ("stop_app",):
+            await asyncio.sleep(down_s)
+    await wait_for_broker()
+
+
+async def wait_for_broker(timeout_s: float = 60) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        try:
+            conn = await aio_pika.connect(AMQP_BASE_URL)
+            await conn.close()
+            return
+        except Exception:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+
+
+async def queue_depth(channel: aio_pika.abc.AbstractChannel, name: str) -> int:
+    queue = await channel.declare_queue(name, passive=True)
+    return queue.declaration_result.message_count or 0
+
+
+async def eventually(check, timeout_s: float = 30.0, interval_s: float = 0.05, message: str = ""):  # type: ignore[no-untyped-def]
+    """Poll an async predicate until it returns a truthy value; fail with `message` on timeout."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    last = None
+    while asyncio.get_running_loop().time() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(interval_s)
+    raise AssertionError(f"timed out after {timeout_s}s: {message} (last value: {last!r})")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
