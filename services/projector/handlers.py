@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import time
+
 import asyncpg
+from prometheus_client import Counter, Histogram
 
 from libs.events import Envelope, Event, EventStore
 from services.projector.projections import PROJECTIONS
 
 READ_MODEL_SCHEMA = "readmodel"
+
+APPLIED = Counter(
+    "viralspot_projector_events_applied_total", "Events applied to the read models", ["event_type"]
+)
+LAG_SECONDS = Histogram(
+    "viralspot_projector_lag_seconds",
+    "From an event's occurrence to its projection",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)
 
 
 class Projector:
@@ -64,3 +76,5 @@ class Projector:
         if projection is not None:
             await projection(conn, envelope)
         self.applied += 1
+        APPLIED.labels(envelope.event_type).inc()
+        LAG_SECONDS.observe(max(0.0, time.time() - envelope.occurred_at.timestamp()))

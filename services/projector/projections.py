@@ -16,8 +16,9 @@ async def profile_requested(conn: asyncpg.Connection, e: Envelope) -> None:
     p = e.payload
     await conn.execute(
         """INSERT INTO profile_queue (request_id, username, source, priority, status, "timestamp",
-                                      created_at, updated_at)
-           VALUES ($1, $2, $3, $4, 'PENDING', $5, $5, $5) ON CONFLICT (request_id) DO NOTHING""",
+                                      created_at, updated_at, projected_at)
+           VALUES ($1, $2, $3, $4, 'PENDING', $5, $5, $5, clock_timestamp())
+           ON CONFLICT (request_id) DO NOTHING""",
         p["request_id"],
         p["username"],
         p["source"],
