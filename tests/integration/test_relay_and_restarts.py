@@ -35,8 +35,8 @@ async def append_requests(pool: asyncpg.Pool, n: int, rate_per_s: float, prefix:
                 async with pool.acquire() as conn:
                     await store.append(conn, f"profile-{name}", [event], expected_version=0)
                 break
-            except WrongExpectedVersion:
-                break
+            except (WrongExpectedVersion, asyncpg.UniqueViolationError):
+                break  # the first try committed; only its answer was lost with the session
             except Exception as exc:
                 if not is_database_outage(exc):
                     raise
