@@ -9,15 +9,19 @@ from pathlib import Path
 from typing import Any
 
 import aio_pika
+import aiohttp
 import asyncpg
 import pytest
+from aiohttp import web
 
+from infra.simulator import SimulatorConfig, create_app
 from libs.events import RetryPolicy, Subscription, Topology
 from libs.events import topology as topology_mod
 from libs.events.db import create_pool
 from libs.events.migrate import migrate
 from libs.events.topology import SUBSCRIPTIONS
 from libs.runtime.config import ServiceSettings
+from tests.provider.provider_harness import NOW, RunningSimulator, StartSimulator
 from tests.support import infra
 
 TEST_RETRY = RetryPolicy(max_retries=3, base_delay_s=0.2, max_delay_s=2.0)
@@ -124,3 +128,28 @@ def output_dir(request: pytest.FixtureRequest) -> Path:
     path = Path(__file__).resolve().parents[1] / "test-output" / request.node.name
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.fixture
+async def start_simulator() -> AsyncIterator[StartSimulator]:
+    runners: list[web.AppRunner] = []
+    session = aiohttp.ClientSession()
+
+    async def start(**config: Any) -> RunningSimulator:
+        config.setdefault("now", NOW)
+        runner = web.AppRunner(create_app(SimulatorConfig(**config)), shutdown_timeout=0.5)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        runners.append(runner)
+        host, port = runner.addresses[0][:2]
+        return RunningSimulator(f"http://{host}:{port}", session)
+
+    yield start
+    await session.close()
+    for runner in runners:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def simulator(start_simulator: StartSimulator) -> RunningSimulator:
+    return await start_simulator(seed=42)

@@ -62,6 +62,7 @@ class Consumer:
         batch_size: int = 1,
         idempotent: bool = True,
         batch_handler: BatchHandler | None = None,
+        transactional: bool = True,
     ) -> None:
         self.service = service
         self.consumer = consumer
@@ -76,6 +77,11 @@ class Consumer:
         # One call for a whole batch (the projector uses it to read and write checkpoints in bulk);
         # `handlers` then only says which event types this consumer takes.
         self.batch_handler = batch_handler
+        # Long work (a provider fetch) must not sit in one open transaction: such handlers get the pool
+        # and commit their own steps, and are idempotent by their own state instead of the inbox.
+        self.transactional = transactional
+        if not transactional and (idempotent or batch_size > 1):
+            raise ValueError("a non-transactional consumer handles one message at a time, without inbox")
         self._buffer: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
         self._channel: aio_pika.abc.AbstractRobustChannel | None = None
         self._queue: aio_pika.abc.AbstractRobustQueue | None = None
@@ -203,16 +209,11 @@ class Consumer:
             for _ in range(_CONFLICT_RETRIES):
                 started = time.perf_counter()
                 try:
-                    outcome = "handled"
-                    async with self.pool.acquire() as conn, conn.transaction():
-                        if self.idempotent and not await conn.fetchval(
-                            _INBOX_ONE, self.consumer, envelope.event_id
-                        ):
-                            outcome = "duplicate"
-                        elif self.batch_handler is not None:
-                            await self.batch_handler(conn, [(envelope, event)])
-                        else:
-                            await handler(conn, envelope, event)
+                    if self.transactional:
+                        outcome = await self._apply_in_transaction(handler, envelope, event)
+                    else:
+                        outcome = "handled"
+                        await handler(self.pool, envelope, event)
                 except WrongExpectedVersion:
                     continue  # another writer moved the stream on: decide again on fresh state
                 except PermanentFailure as exc:
@@ -229,6 +230,16 @@ class Consumer:
                 await _settle(message.ack())
                 return
             await self._retry_later(message, envelope, RuntimeError("stream kept changing under the handler"))
+
+    async def _apply_in_transaction(self, handler: Handler, envelope: Envelope, event: Event) -> str:
+        async with self.pool.acquire() as conn, conn.transaction():
+            if self.idempotent and not await conn.fetchval(_INBOX_ONE, self.consumer, envelope.event_id):
+                return "duplicate"
+            if self.batch_handler is not None:
+                await self.batch_handler(conn, [(envelope, event)])
+            else:
+                await handler(conn, envelope, event)
+        return "handled"
 
     async def _wait_for_database(self, exc: BaseException, messages: list[AbstractIncomingMessage]) -> None:
         """A database outage is nobody's fault: requeue without spending the messages' retries."""

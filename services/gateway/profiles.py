@@ -14,7 +14,7 @@ from libs.events.catalog import profile_stream
 from services.gateway import keys
 from services.gateway.domain.profile_requests import ProfileState, decide, estimated_time, fold
 from services.gateway.errors import ApiError, service_unavailable
-from services.gateway.validation import normalise_username, parse_source
+from services.gateway.validation import normalise_username, parse_source, query_int
 
 routes = web.RouteTableDef()
 _DECISION_ATTEMPTS = 10
@@ -175,3 +175,92 @@ async def profile_status(request: web.Request) -> web.Response:
             "completed_at": iso(fields["completed_at"]),
         }
     )
+
+
+_PROFILE_FIELDS = """username, profile_name, bio, followers, following, posts_count, is_verified,
+    is_private, account_type, profile_image_url, total_reels, median_views, mean_views, std_views,
+    total_views, total_likes, total_comments, engagement_rate, created_at, updated_at, last_scraped_at"""
+_REEL_ORDER = {
+    "popular": "view_count DESC NULLS LAST, content_id",
+    "recent": "date_posted DESC NULLS LAST, content_id",
+    "oldest": "date_posted ASC NULLS LAST, content_id",
+}
+
+
+def _jsonable(row: asyncpg.Record) -> dict[str, Any]:
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
+
+
+async def _require_profile(conn: asyncpg.Connection, username: str) -> asyncpg.Record:
+    row = await conn.fetchrow(
+        f"SELECT {_PROFILE_FIELDS} FROM readmodel.primary_profiles WHERE username = $1", username
+    )
+    if row is None:
+        raise ApiError(
+            404,
+            "PROFILE_NOT_FOUND",
+            f"Profile {username} has not been fetched yet.",
+            troubleshooting=f"Request it with POST /api/profile/{username}/request.",
+        )
+    return row
+
+
+@routes.get("/api/profile/{username}")
+async def get_profile(request: web.Request) -> web.Response:
+    username = normalise_username(request.match_info["username"])
+    async with request.app[keys.POOL].acquire() as conn:
+        return ok(_jsonable(await _require_profile(conn, username)))
+
+
+@routes.get("/api/profile/{username}/reels")
+async def get_reels(request: web.Request) -> web.Response:
+    username = normalise_username(request.match_info["username"])
+    sort_by = request.query.get("sort_by", "popular")
+    if sort_by not in _REEL_ORDER:
+        raise ApiError(400, "INVALID_PARAMETER", "sort_by must be one of popular, recent, oldest.")
+    limit = query_int(request, "limit", 24, 1, 100)
+    offset = query_int(request, "offset", 0, 0, 100_000)
+    async with request.app[keys.POOL].acquire() as conn:
+        await _require_profile(conn, username)
+        rows = await conn.fetch(
+            f"""SELECT content_id, shortcode, url, description, view_count, like_count, comment_count,
+                       outlier_score, date_posted, transcript_available, count(*) OVER () AS total
+                FROM readmodel.content WHERE username = $1
+                ORDER BY {_REEL_ORDER[sort_by]} LIMIT $2 OFFSET $3""",
+            username,
+            limit,
+            offset,
+        )
+        total = (
+            rows[0]["total"]
+            if rows
+            else await conn.fetchval("SELECT count(*) FROM readmodel.content WHERE username = $1", username)
+        )
+    reels = [{k: v for k, v in _jsonable(r).items() if k != "total"} for r in rows]
+    return ok(
+        {
+            "username": username,
+            "reels": reels,
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+            "sort_by": sort_by,
+            "has_more": offset + len(reels) < total,
+        }
+    )
+
+
+@routes.get("/api/profile/{username}/similar")
+async def get_similar(request: web.Request) -> web.Response:
+    username = normalise_username(request.match_info["username"])
+    limit = query_int(request, "limit", 20, 1, 100)
+    async with request.app[keys.POOL].acquire() as conn:
+        await _require_profile(conn, username)
+        rows = await conn.fetch(
+            """SELECT similar_username AS username, full_name, followers, is_private, is_verified,
+                      profile_image_url, rank, discovered_at
+               FROM readmodel.similar_profiles WHERE primary_username = $1 ORDER BY rank LIMIT $2""",
+            username,
+            limit,
+        )
+    return ok({"username": username, "similar_profiles": [_jsonable(r) for r in rows], "total": len(rows)})

@@ -1,18 +1,32 @@
-"""profile-ingest: its work arrives in a later issue; the process already runs with the shared runtime
-(topology declared, outbox relay, /healthz, /readyz, /metrics, graceful shutdown)."""
+"""profile-ingest: fetches requested profiles and their reels, scores them, emits ProfileIngested."""
 
 from __future__ import annotations
 
-from libs.runtime import ServiceRuntime, ServiceSettings, run
+from libs.instagram import InstagramProvider
+from libs.runtime import ServiceRuntime, run
+from services.profile_ingest.handlers import ProfileIngestion
+from services.profile_ingest.settings import IngestSettings
 
 
-class Settings(ServiceSettings):
-    ops_port: int | None = 8001
+def build(settings: IngestSettings, provider: InstagramProvider | None = None) -> ServiceRuntime:
+    runtime = ServiceRuntime("profile-ingest", settings)
+    provider = provider or InstagramProvider.from_env()
+    ingestion = ProfileIngestion(runtime.store, provider, settings)
+    runtime.add_consumer(
+        "profile-ingest",
+        ingestion.handlers(),
+        prefetch=settings.ingest_concurrency,
+        concurrency=settings.ingest_concurrency,
+        transactional=False,
+        idempotent=False,
+    )
+    runtime.on_stop(provider.close)
+    return runtime
 
 
 async def main() -> None:
-    await ServiceRuntime("profile-ingest", Settings()).run_until_signalled()
+    await build(IngestSettings()).run_until_signalled()
 
 
 if __name__ == "__main__":
-    run(main, "profile-ingest", Settings().log_level)
+    run(main, "profile-ingest", IngestSettings().log_level)

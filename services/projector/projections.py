@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 
 from libs.events.envelope import Envelope
+from services.projector.profile_tables import replace_similar, upsert_profile, upsert_reels
 
 Projection = Callable[[asyncpg.Connection, Envelope], Awaitable[None]]
 
@@ -73,6 +74,9 @@ async def profile_ingested(conn: asyncpg.Connection, e: Envelope) -> None:
         p["attempts"],
         e.occurred_at,
     )
+    await upsert_profile(conn, p["profile"], e.occurred_at)
+    await upsert_reels(conn, p["username"], p["reels"], e.occurred_at)
+    await replace_similar(conn, p["username"], p.get("similar", []), e.occurred_at)
 
 
 PROJECTIONS: dict[str, Projection] = {

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from pydantic import Field
+
+from libs.runtime.config import ServiceSettings
+
+
+class IngestSettings(ServiceSettings):
+    ops_port: int | None = 8001
+    # Profiles fetched at once; also the prefetch, so a HIGH request waits for at most this many LOW.
+    ingest_concurrency: int = Field(default=4, ge=1, le=64)
+    # Tries of one request (each after the provider client's own retries); then the request FAILED.
+    ingest_max_attempts: int = Field(default=3, ge=1, le=10)
+    ingest_reels_limit: int = Field(default=100, ge=1, le=200)
+    ingest_fetch_similar: bool = True

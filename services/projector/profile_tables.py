@@ -1,0 +1,77 @@
+"""primary_profiles, content and similar_profiles: fetched data that serves every user.
+
+Both profile ingestion and analysis write here (the seeds' dual storage)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+_PROFILE_COLUMNS = (
+    "profile_name", "bio", "followers", "following", "posts_count", "is_verified", "is_private",
+    "account_type", "profile_image_url", "total_reels", "median_views", "mean_views", "std_views",
+    "total_views", "total_likes", "total_comments", "engagement_rate",
+)  # fmt: skip
+_AT = len(_PROFILE_COLUMNS) + 2
+_UPSERT_PROFILE = f"""
+    INSERT INTO primary_profiles (username, {", ".join(_PROFILE_COLUMNS)}, created_at, updated_at,
+                                  last_scraped_at)
+    VALUES ($1, {", ".join(f"${i}" for i in range(2, _AT))}, ${_AT}, ${_AT}, ${_AT})
+    ON CONFLICT (username) DO UPDATE SET {", ".join(f"{c} = EXCLUDED.{c}" for c in _PROFILE_COLUMNS)},
+        updated_at = EXCLUDED.updated_at, last_scraped_at = EXCLUDED.last_scraped_at"""
+
+_REEL_COLUMNS = (
+    "shortcode", "url", "description", "view_count", "like_count", "comment_count", "outlier_score",
+    "engagement_rate", "date_posted", "thumbnail_url",
+)  # fmt: skip
+_T = len(_REEL_COLUMNS) + 3
+_UPSERT_REEL = f"""
+    INSERT INTO content (content_id, username, {", ".join(_REEL_COLUMNS)}, transcript, transcript_available,
+                         created_at, updated_at)
+    VALUES ($1, $2, {", ".join(f"${i}" for i in range(3, _T))}, ${_T}::text, ${_T}::text IS NOT NULL,
+            ${_T + 1}, ${_T + 1})
+    ON CONFLICT (content_id) DO UPDATE SET {", ".join(f"{c} = EXCLUDED.{c}" for c in _REEL_COLUMNS)},
+        transcript = coalesce(EXCLUDED.transcript, content.transcript),
+        transcript_available = content.transcript_available OR EXCLUDED.transcript_available,
+        updated_at = EXCLUDED.updated_at"""
+
+
+async def upsert_profile(conn: asyncpg.Connection, profile: dict[str, Any], at: datetime) -> None:
+    await conn.execute(_UPSERT_PROFILE, profile["username"], *(profile.get(c) for c in _PROFILE_COLUMNS), at)
+
+
+async def upsert_reels(
+    conn: asyncpg.Connection, username: str, reels: list[dict[str, Any]], at: datetime
+) -> None:
+    await conn.executemany(
+        _UPSERT_REEL,
+        [
+            (r["content_id"], username, *(_reel_value(r, c) for c in _REEL_COLUMNS), r.get("transcript"), at)
+            for r in reels
+        ],
+    )
+
+
+async def replace_similar(
+    conn: asyncpg.Connection, username: str, accounts: list[dict[str, Any]], at: datetime
+) -> None:
+    await conn.execute("DELETE FROM similar_profiles WHERE primary_username = $1", username)
+    await conn.executemany(
+        """INSERT INTO similar_profiles (primary_username, similar_username, full_name, followers,
+                                         is_private, is_verified, profile_image_url, rank, discovered_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING""",
+        [
+            (username, a["username"], a.get("full_name"), a.get("followers"), a.get("is_private"),
+             a.get("is_verified"), a.get("profile_image_url"), rank, at)
+            for rank, a in enumerate(accounts, start=1)
+        ],
+    )  # fmt: skip
+
+
+def _reel_value(reel: dict[str, Any], column: str) -> object:
+    value = reel.get(column)
+    if column == "date_posted" and isinstance(value, str):
+        return datetime.fromisoformat(value)
+    return value

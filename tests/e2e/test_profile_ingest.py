@@ -1,0 +1,268 @@
+"""profile-ingest against the simulator over real HTTP, with the real broker, store and projector."""
+
+import asyncio
+import signal
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient
+
+from libs.events import EventStore, NewEvent
+from libs.events.catalog import ProfileRequested, profile_stream
+from libs.runtime import ServiceRuntime
+from services.gateway.app import create_app
+from services.profile_ingest.__main__ import build as build_ingest
+from services.profile_ingest.settings import IngestSettings
+from tests.conftest import make_settings
+from tests.integration.test_relay_and_restarts import projector_runtime
+from tests.provider.provider_harness import RunningSimulator
+from tests.support import infra
+from tests.support.processes import ServiceProcess
+from tests.support.runtime import running
+
+crawler = EventStore(producer="gateway")
+
+
+@pytest.fixture
+async def sim(start_simulator) -> RunningSimulator:
+    return await start_simulator(seed=7)
+
+
+@pytest.fixture
+async def stack(gateway_settings, amqp, aiohttp_client) -> AsyncIterator[TestClient]:
+    async with running(ServiceRuntime("gateway", gateway_settings), projector_runtime(gateway_settings)):
+        runtime = ServiceRuntime("gateway", gateway_settings)
+        await runtime.start()
+        try:
+            yield await aiohttp_client(create_app(runtime, gateway_settings))
+        finally:
+            await runtime.stop()
+
+
+@pytest.fixture
+async def start_ingest(database_url, amqp_url, topology, sim):
+    async with AsyncExitStack() as stack:
+
+        async def start(concurrency: int = 4, max_attempts: int = 3, **provider: object) -> ServiceRuntime:
+            settings = make_settings(
+                IngestSettings,
+                database_url,
+                amqp_url,
+                topology,
+                ingest_concurrency=concurrency,
+                ingest_max_attempts=max_attempts,
+            )
+            runtime = build_ingest(settings, sim.provider(**provider))
+            await stack.enter_async_context(running(runtime))
+            return runtime
+
+        yield start
+
+
+async def status(api: TestClient, username: str) -> dict:
+    resp = await api.get(f"/api/profile/{username}/status")
+    return (await resp.json())["data"] if resp.status == 200 else {}
+
+
+async def wait_status(api: TestClient, username: str, wanted: str, timeout_s: float = 30) -> dict:
+    async def check() -> dict | None:
+        data = await status(api, username)
+        return data if data.get("status") == wanted else None
+
+    return await infra.eventually(check, timeout_s=timeout_s, message=f"{username} {wanted}")
+
+
+async def ingested_count(pool: asyncpg.Pool, username: str) -> int:
+    return await pool.fetchval(
+        "SELECT count(*) FROM eventstore.events WHERE stream_id = $1 AND event_type = 'ProfileIngested'",
+        profile_stream(username),
+    )
+
+
+async def test_requested_profile_is_completed_and_its_reels_and_outliers_are_served(
+    stack: TestClient, start_ingest, pool
+) -> None:
+    await start_ingest()
+    resp = await stack.post("/api/profile/fitwithmaya/request")
+    assert (await resp.json())["data"]["profile_type"] == "new"
+    done = await wait_status(stack, "fitwithmaya", "completed")
+    assert done["completed"] is True and done["attempts"] == 1 and done["error_message"] is None
+    assert done["started_at"] <= done["completed_at"]
+
+    profile = (await (await stack.get("/api/profile/fitwithmaya")).json())["data"]
+    assert profile["username"] == "fitwithmaya" and profile["followers"] > 0
+    assert profile["total_reels"] > 0 and profile["median_views"] > 0
+    assert profile["mean_views"] > 0 and profile["std_views"] > 0
+
+    body = (await (await stack.get("/api/profile/fitwithmaya/reels?sort_by=popular&limit=10")).json())["data"]
+    reels = body["reels"]
+    assert len(reels) == 10 and body["total"] == profile["total_reels"] and body["has_more"] is True
+    views = [r["view_count"] for r in reels]
+    assert views == sorted(views, reverse=True)
+    top = reels[0]
+    assert top["outlier_score"] == pytest.approx(top["view_count"] / profile["median_views"], rel=0.01)
+    assert top["outlier_score"] > 1
+    recent = (await (await stack.get("/api/profile/fitwithmaya/reels?sort_by=recent&limit=5")).json())["data"]
+    dates = [r["date_posted"] for r in recent["reels"]]
+    assert dates == sorted(dates, reverse=True)
+
+    similar = (await (await stack.get("/api/profile/fitwithmaya/similar?limit=5")).json())["data"]
+    assert 1 <= len(similar["similar_profiles"]) <= 5
+    assert await ingested_count(pool, "fitwithmaya") == 1
+
+    again = (await (await stack.post("/api/profile/fitwithmaya/request")).json())["data"]
+    assert again["skip_reason"] == "recently_completed"
+
+
+async def test_profile_endpoints_validate_and_404(stack: TestClient) -> None:
+    resp = await stack.get("/api/profile/nobody_here")
+    assert resp.status == 404 and (await resp.json())["error_code"] == "PROFILE_NOT_FOUND"
+    resp = await stack.get("/api/profile/nobody_here/reels?sort_by=sideways")
+    assert resp.status == 400 and (await resp.json())["error_code"] == "INVALID_PARAMETER"
+    resp = await stack.get("/api/profile/nobody_here/reels?limit=101")
+    assert resp.status == 400
+    resp = await stack.get("/api/profile/nobody_here/similar?limit=zero")
+    assert resp.status == 400
+
+
+async def test_private_and_unknown_accounts_fail_at_once_with_readable_reasons(
+    stack: TestClient, start_ingest, sim
+) -> None:
+    await start_ingest()
+    await stack.post("/api/profile/private_lena/request")
+    await stack.post("/api/profile/missing_tom/request")
+    private = await wait_status(stack, "private_lena", "failed")
+    missing = await wait_status(stack, "missing_tom", "failed")
+    assert (
+        private["attempts"] == 1 and private["error_message"] == "Instagram account 'private_lena' is private"
+    )
+    assert missing["attempts"] == 1 and "not found" in missing["error_message"]
+    # a failed profile can be asked for again
+    again = (await (await stack.post("/api/profile/private_lena/request")).json())["data"]
+    assert again["profile_type"] == "new"
+
+
+async def test_provider_failing_twice_then_succeeding_ends_completed_with_attempts_3(
+    stack: TestClient, start_ingest, sim, pool
+) -> None:
+    await sim.control("fail", {"username": "cook.with.ana", "times": 2, "status": 500})
+    await start_ingest(max_retries=0)  # no client-side retry: each failure costs an ingestion attempt
+    await stack.post("/api/profile/cook.with.ana/request")
+    done = await wait_status(stack, "cook.with.ana", "completed")
+    assert done["attempts"] == 3 and done["error_message"] is None
+    failures = await pool.fetch(
+        """SELECT payload FROM eventstore.events WHERE stream_id = 'profile-cook.with.ana'
+           AND event_type = 'ProfileIngestFailed' ORDER BY stream_version"""
+    )
+    assert [(f["payload"]["attempts"], f["payload"]["will_retry"]) for f in failures] == [
+        (1, True),
+        (2, True),
+    ]
+    assert await ingested_count(pool, "cook.with.ana") == 1
+
+
+async def test_provider_down_beyond_the_maximum_fails_the_request_with_a_reason(
+    stack: TestClient, start_ingest, sim
+) -> None:
+    await sim.control("fail", {"username": "travel.tim", "times": 50, "status": 503})
+    await start_ingest(max_attempts=2, max_retries=0)
+    await stack.post("/api/profile/travel.tim/request")
+    failed = await wait_status(stack, "travel.tim", "failed")
+    assert failed["attempts"] == 2 and "unavailable" in failed["error_message"]
+
+
+async def test_high_requests_overtake_queued_low_ones(stack: TestClient, start_ingest, sim, pool) -> None:
+    await sim.control("config", {"latency_ms": 40})
+    lows = [f"low.user{i}" for i in range(50)]
+    async with pool.acquire() as conn:
+        for i, name in enumerate(lows):
+            await crawler.append(
+                conn,
+                profile_stream(name),
+                [
+                    NewEvent(
+                        event=ProfileRequested(
+                            username=name, source="crawler", priority="LOW", request_id=f"{i:08x}"
+                        )
+                    )
+                ],
+                expected_version=0,
+            )
+    await infra.eventually(lambda: _published(pool), message="LOW requests published")
+    await start_ingest(concurrency=2)
+    await asyncio.sleep(0.3)
+    highs = [f"high.user{i}" for i in range(5)]
+    for name in highs:
+        await stack.post(f"/api/profile/{name}/request")
+    for name in highs:
+        await wait_status(stack, name, "completed", timeout_s=60)
+    last_high = await pool.fetchval(
+        "SELECT max(completed_at) FROM readmodel.profile_queue WHERE priority = 'HIGH'"
+    )
+    lows_done_before = await pool.fetchval(
+        """SELECT count(*) FROM readmodel.profile_queue
+           WHERE priority = 'LOW' AND status = 'COMPLETED' AND completed_at < $1""",
+        last_high,
+    )
+    print(f"LOW requests completed before the last HIGH one: {lows_done_before} of 50")
+    assert lows_done_before < 25, f"{lows_done_before} of 50 LOW requests finished before the last HIGH one"
+
+
+async def _published(pool: asyncpg.Pool) -> bool:
+    return await pool.fetchval("SELECT count(*) FROM eventstore.events WHERE published_at IS NULL") == 0
+
+
+async def test_429_storm_slows_ingestion_without_losing_requests(
+    stack: TestClient, start_ingest, sim
+) -> None:
+    await sim.control("config", {"rate_limit_per_minute": 8, "rate_limit_window_s": 1})
+    await start_ingest(concurrency=4, backoff_base_s=0.05, backoff_max_s=1.0, max_retries=6)
+    names = [f"busy.creator{i}" for i in range(8)]
+    for name in names:
+        await stack.post(f"/api/profile/{name}/request")
+    for name in names:
+        await wait_status(stack, name, "completed", timeout_s=90)
+    stats = await sim.stats()
+    assert sum(counts.get("429", 0) for counts in stats["by_endpoint"].values()) > 0, stats
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["kill-9", "sigterm"])
+async def test_ingest_stopped_mid_run_completes_every_request_exactly_once(
+    stack: TestClient, sim, pool, service_env: dict[str, str], output_dir: Path, sig: int
+) -> None:
+    await sim.control("config", {"latency_ms": 150})
+    names = [f"crash.test{i}" for i in range(16)]
+    for name in names:
+        await stack.post(f"/api/profile/{name}/request")
+    env = {
+        **service_env,
+        "OPS_PORT": str(infra.free_port()),
+        "INGEST_CONCURRENCY": "4",
+        "INSTAGRAM_SCRAPER_URL": sim.base_url,
+        "TRANSCRIPT_API_URL": sim.base_url,
+        "RAPIDAPI_KEY": "test",
+    }
+    log = output_dir / "ingest.log"
+    first = ServiceProcess("services.profile_ingest", env, log).start()
+    await infra.eventually(lambda: _completed(pool, 3), timeout_s=60, message="some profiles completed")
+    first.kill(sig)
+    code = await first.wait_exit()
+    if sig == signal.SIGTERM:
+        assert code == 0, first.logs()
+    second = ServiceProcess("services.profile_ingest", env, log).start()
+    try:
+        await infra.eventually(lambda: _completed(pool, len(names)), timeout_s=90, message="all completed")
+    finally:
+        second.kill(signal.SIGTERM)
+        await second.wait_exit()
+    for name in names:
+        assert await ingested_count(pool, name) == 1, name
+
+
+async def _completed(pool: asyncpg.Pool, n: int) -> bool:
+    done = await pool.fetchval("SELECT count(*) FROM readmodel.profile_queue WHERE status = 'COMPLETED'")
+    return done >= n
