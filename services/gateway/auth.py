@@ -1,0 +1,28 @@
+"""Admin endpoints: `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time."""
+
+from __future__ import annotations
+
+import hmac
+
+from aiohttp import web
+
+from services.gateway import keys
+from services.gateway.errors import ApiError
+
+
+def require_admin(request: web.Request) -> None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(
+            401,
+            "UNAUTHORIZED",
+            "This endpoint needs an admin token.",
+            troubleshooting="Send 'Authorization: Bearer <ADMIN_TOKEN>'.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    configured = request.app[keys.SETTINGS].admin_token
+    expected = configured.get_secret_value() if configured is not None else ""
+    # With no token configured every token is wrong: admin endpoints are never open by default.
+    if not expected or not hmac.compare_digest(token.strip().encode(), expected.encode()):
+        raise ApiError(403, "FORBIDDEN", "The admin token is not valid.")
