@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -123,6 +123,39 @@ class EventStore:
                 raise WrongExpectedVersion(stream_id, expected_version) from exc
             raise
         return envelopes
+
+    async def commit(
+        self,
+        conn: asyncpg.Connection,
+        stream_id: str,
+        events: Sequence[NewEvent],
+        *,
+        writes: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
+        correlation_id: uuid.UUID | None = None,
+        causation_id: uuid.UUID | None = None,
+        tries: int = 5,
+    ) -> list[Envelope]:
+        """A worker's own state change and its events, in one transaction, at the stream's end.
+
+        Several services append to one stream (the gateway a promotion, a worker its progress), so a
+        conflict here only means "someone appended meanwhile": the whole transaction is tried again.
+        """
+        for _ in range(tries):
+            try:
+                async with conn.transaction():
+                    if writes is not None:
+                        await writes(conn)
+                    return await self.append(
+                        conn,
+                        stream_id,
+                        events,
+                        expected_version=None,
+                        correlation_id=correlation_id,
+                        causation_id=causation_id,
+                    )
+            except WrongExpectedVersion:
+                continue
+        raise WrongExpectedVersion(stream_id, None)
 
     async def stream_version(self, conn: asyncpg.Connection, stream_id: str) -> int:
         version = await conn.fetchval(

@@ -1,75 +1,17 @@
-"""What an ingestion produces and how its failures are judged (no I/O here)."""
+"""How an ingestion's failures are judged (no I/O here)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from libs.events.catalog import ProfileSnapshot, ReelSnapshot, SimilarAccount
 from libs.instagram import (
     AccountNotFound,
     AccountPrivate,
-    Profile,
     ProviderBadResponse,
     ProviderError,
     ProviderRateLimited,
     ProviderRejected,
-    Reel,
-    engagement_rate,
-    outlier_score,
-    profile_stats,
 )
-from libs.instagram import SimilarAccount as ProviderSimilar
-
-
-def profile_snapshot(profile: Profile, reels: list[Reel]) -> tuple[ProfileSnapshot, list[ReelSnapshot]]:
-    """The profile with its per-creator statistics, and each reel scored against the creator's median."""
-    stats = profile_stats(reels)
-    median = float(stats["median_views"])
-    snapshot = ProfileSnapshot(
-        username=profile.username,
-        profile_name=profile.full_name or None,
-        bio=profile.biography or None,
-        followers=profile.followers,
-        following=profile.following,
-        posts_count=profile.posts_count,
-        is_verified=profile.is_verified,
-        is_private=profile.is_private,
-        account_type=profile.account_type,
-        profile_image_url=profile.profile_pic_url,
-        total_reels=len(reels),
-        **stats,
-    )
-    scored = [
-        ReelSnapshot(
-            content_id=reel.pk,
-            shortcode=reel.shortcode,
-            url=reel.url,
-            description=reel.caption or None,
-            view_count=reel.view_count,
-            like_count=reel.like_count,
-            comment_count=reel.comment_count,
-            outlier_score=outlier_score(reel.view_count, median),
-            engagement_rate=engagement_rate(reel.like_count, reel.comment_count, reel.view_count),
-            date_posted=reel.taken_at,
-            thumbnail_url=reel.thumbnail_url,
-        )
-        for reel in reels
-    ]
-    return snapshot, scored
-
-
-def similar_snapshot(accounts: list[ProviderSimilar]) -> list[SimilarAccount]:
-    return [
-        SimilarAccount(
-            username=a.username,
-            full_name=a.full_name or None,
-            followers=a.followers,
-            is_private=a.is_private,
-            is_verified=a.is_verified,
-            profile_image_url=a.profile_pic_url,
-        )
-        for a in accounts
-    ]
 
 
 @dataclass(frozen=True)

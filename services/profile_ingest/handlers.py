@@ -28,13 +28,13 @@ from libs.events.catalog import (
     profile_stream,
 )
 from libs.instagram import AccountPrivate, InstagramProvider, ProviderError
-from services.profile_ingest.domain import judge, profile_snapshot, similar_snapshot
+from libs.instagram.snapshots import profile_snapshot, similar_snapshot
+from services.profile_ingest.domain import judge
 from services.profile_ingest.settings import IngestSettings
 
 log = structlog.get_logger(__name__)
 
 _LOCK_CLASS = 4_201  # advisory-lock namespace of profile requests
-_APPEND_TRIES = 5
 
 
 class RetryLater(Exception):
@@ -223,21 +223,14 @@ class ProfileIngestion:
         writes: Callable[[asyncpg.Connection], Awaitable[None]],
         event: Event,
     ) -> None:
-        """Our state and the event in one transaction; appended at the stream's end (the gateway may
-        have appended a promotion meanwhile, hence the retries)."""
-        for _ in range(_APPEND_TRIES):
-            try:
-                async with conn.transaction():
-                    await writes(conn)
-                    await self.store.append(
-                        conn,
-                        profile_stream(username),
-                        [NewEvent(event=event)],
-                        expected_version=None,
-                        correlation_id=cause.correlation_id,
-                        causation_id=cause.event_id,
-                    )
-                return
-            except WrongExpectedVersion:
-                continue
-        raise RetryLater(f"profile-{username} kept changing while recording {event.event_type}")
+        try:
+            await self.store.commit(
+                conn,
+                profile_stream(username),
+                [NewEvent(event=event)],
+                writes=writes,
+                correlation_id=cause.correlation_id,
+                causation_id=cause.event_id,
+            )
+        except WrongExpectedVersion:
+            raise RetryLater(f"profile-{username} kept changing while recording {event.event_type}") from None
