@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 VENV_STAMP := .venv/.installed
 
-.PHONY: install run test test-fast lint bench migrate services contracts clean
+.PHONY: install run test test-fast lint bench migrate services contracts up clean
 
 install: $(VENV_STAMP)
 
@@ -38,6 +38,11 @@ bench: install services
 
 contracts: install
 	$(PY) -m contracts.generate
+	$(PY) -m infra.docker.runtime_lock
+
+# Needs a container engine; ADMIN_TOKEN must be set.
+up:
+	docker compose up --build -d
 
 clean:
 	rm -rf .venv .run test-output .pytest_cache .mypy_cache .ruff_cache

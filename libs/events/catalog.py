@@ -232,15 +232,22 @@ class AnalysisFailed(Event):
     will_retry: bool = False
 
 
-# Crawler: stream crawl-<run_id>
+# Crawler: stream crawl-<run_id>. A run goes pending -> running -> completed|failed; a provider outage
+# pauses it (CrawlPaused) and the next claim resumes it (CrawlStarted with resumed=true).
+
+CrawlOutcome = Literal["queued", "skipped_duplicate", "skipped_low_quality"]
 
 
 @event
 class CrawlRequested(Event):
+    """A crawl run asked for by an admin (gateway) or by the crawler's own schedule."""
+
     run_id: str
-    seed_usernames: list[str] = Field(default_factory=list, max_length=50)
+    # Empty: the crawler picks seeds itself from the profiles already ingested.
+    seed_usernames: list[Username] = Field(default_factory=list, max_length=50)
     target_profiles: int = Field(ge=1, le=1000)
     max_rounds: int = Field(ge=1, le=20)
+    # How many new profiles one seed's similar accounts may contribute.
     per_seed_limit: int = Field(ge=1, le=80)
     min_followers: int = Field(ge=0)
     exclude_private: bool = True
@@ -249,8 +256,23 @@ class CrawlRequested(Event):
 
 @event
 class CrawlStarted(Event):
+    """A crawler worker took the run on: first start, resumption after a pause, or after a dead worker."""
+
     run_id: str
     seeds: list[str] = Field(default_factory=list)
+    automatic_seeds: bool = False
+    resumed: bool = False
+    worker: str | None = None
+
+
+@event
+class CrawlPaused(Event):
+    """The provider is unavailable: the run waits and is resumed at resume_at, keeping its progress."""
+
+    run_id: str
+    reason: str = Field(max_length=2000)
+    resume_at: datetime
+    pauses: int = Field(ge=1)
 
 
 @event
@@ -259,8 +281,11 @@ class ProfileDiscovered(Event):
     username: str
     seed: str
     round: int = Field(ge=1)
-    outcome: Literal["queued", "skipped_duplicate", "skipped_low_quality"]
+    outcome: CrawlOutcome
     reason: str | None = None
+    # Set when outcome is "queued": the ProfileRequested appended to profile-<username>.
+    request_id: str | None = None
+    followers: int | None = None
 
 
 @event
@@ -270,12 +295,19 @@ class CrawlRoundCompleted(Event):
     seed: str
     discovered: int = Field(ge=0)
     queued: int = Field(ge=0)
+    skipped_duplicates: int = Field(default=0, ge=0)
+    skipped_low_quality: int = Field(default=0, ge=0)
 
 
 @event
 class CrawlCompleted(Event):
+    """The run's end. discovered = queued + skipped_duplicates + skipped_low_quality."""
+
     run_id: str
     status: Literal["completed", "failed"]
     rounds_completed: int = Field(ge=0)
     queued: int = Field(ge=0)
     reason: str | None = None
+    discovered: int = Field(default=0, ge=0)
+    skipped_duplicates: int = Field(default=0, ge=0)
+    skipped_low_quality: int = Field(default=0, ge=0)

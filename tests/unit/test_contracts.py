@@ -1,0 +1,370 @@
+"""contracts/ matches the code: event schemas and AsyncAPI are generated from the catalogue and must not
+drift; openapi.yaml is written by hand and must cover API.md and every route the gateway serves."""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import json
+import pkgutil
+import re
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+import yaml
+from aiohttp import web
+from jsonschema import Draft202012Validator
+from pydantic import ValidationError
+
+import services.gateway
+from contracts import generate
+from libs.events.catalog import REGISTRY
+from libs.events.envelope import Envelope
+from libs.runtime.ops import add_ops_routes
+
+ROOT = Path(__file__).resolve().parents[2]
+CONTRACTS = ROOT / "contracts"
+API_MD = ROOT.parent / "shared" / "design" / "API.md"
+
+QUEUE_ID = "6f1c2f6e-2d4b-4c4e-9a57-0d5b1c3e8a10"
+RUN_ID = "0b7e4c1a-5d2f-4a8e-b1c3-9e6f7a8b2c4d"
+REEL = {
+    "content_id": "3301",
+    "shortcode": "Zml0d2l0aG1heWE6MQ",
+    "url": "https://www.instagram.com/reel/Zml0d2l0aG1heWE6MQ/",
+    "view_count": 120_000,
+    "like_count": 5400,
+    "outlier_score": 3.4,
+    "date_posted": "2024-01-15T10:30:00Z",
+}
+
+# One realistic payload per event type; a new event type needs one here too.
+VALID_PAYLOADS: dict[str, dict[str, Any]] = {
+    "ProfileRequested": {
+        "username": "fitwithmaya",
+        "source": "frontend",
+        "priority": "HIGH",
+        "request_id": "1a2b3c4d",
+    },
+    "ProfileRequestPromoted": {"username": "fitwithmaya", "request_id": "1a2b3c4d", "priority": "HIGH"},
+    "ProfileIngestStarted": {"username": "fitwithmaya", "request_id": "1a2b3c4d", "attempt": 1},
+    "ProfileIngested": {
+        "username": "fitwithmaya",
+        "request_id": "1a2b3c4d",
+        "attempts": 1,
+        "duration_ms": 1840,
+        "profile": {"username": "fitwithmaya", "followers": 52_000, "median_views": 35_000.0},
+        "reels": [REEL],
+        "similar": [{"username": "glow.mia", "followers": 81_000}],
+    },
+    "ProfileIngestFailed": {
+        "username": "missing_user",
+        "request_id": "1a2b3c4d",
+        "attempts": 3,
+        "will_retry": False,
+        "reason": "User not found",
+        "error_code": "PROFILE_NOT_FOUND",
+    },
+    "AnalysisRequested": {
+        "queue_id": QUEUE_ID,
+        "session_id": "session-42",
+        "primary_username": "fitwithmaya",
+        "competitors": ["glow.mia", "chef_leo"],
+        "content_strategy": {"contentType": "reels", "targetAudience": "busy parents", "goals": "grow"},
+        "priority": 5,
+        "rerun_frequency_hours": 24,
+    },
+    "AnalysisTriggered": {"queue_id": QUEUE_ID, "trigger": "start", "run": 1},
+    "AnalysisCancelled": {"queue_id": QUEUE_ID},
+    "AnalysisStarted": {
+        "queue_id": QUEUE_ID,
+        "run": 1,
+        "worker": "viral-analysis-1",
+        "lease_expires_at": "2024-01-15T10:35:00Z",
+    },
+    "ProgressUpdated": {"queue_id": QUEUE_ID, "run": 1, "step": "fetching transcripts", "progress": 55},
+    "CompetitorStatusChanged": {"queue_id": QUEUE_ID, "run": 1, "username": "glow.mia", "status": "failed"},
+    "ContentFetched": {
+        "queue_id": QUEUE_ID,
+        "run": 1,
+        "username": "glow.mia",
+        "profile_type": "competitor",
+        "reels": [REEL],
+    },
+    "AnalysisCompleted": {"queue_id": QUEUE_ID, "run": 1, "result": {"viral_ideas": []}},
+    "AnalysisFailed": {"queue_id": QUEUE_ID, "run": 2, "error_message": "Primary profile not found"},
+    "CrawlRequested": {
+        "run_id": RUN_ID,
+        "target_profiles": 50,
+        "max_rounds": 5,
+        "per_seed_limit": 4,
+        "min_followers": 1000,
+    },
+    "CrawlStarted": {"run_id": RUN_ID, "seeds": ["fitwithmaya"]},
+    "CrawlPaused": {
+        "run_id": RUN_ID,
+        "reason": "provider unavailable (HTTP 503)",
+        "resume_at": "2024-01-15T10:40:00Z",
+        "pauses": 1,
+    },
+    "ProfileDiscovered": {
+        "run_id": RUN_ID,
+        "username": "glow.mia",
+        "seed": "fitwithmaya",
+        "round": 1,
+        "outcome": "queued",
+    },
+    "CrawlRoundCompleted": {"run_id": RUN_ID, "round": 1, "seed": "chef_leo", "discovered": 4, "queued": 3},
+    "CrawlCompleted": {"run_id": RUN_ID, "status": "completed", "rounds_completed": 2, "queued": 7},
+}
+
+# Wrong in ways a producer could get wrong: a bad pattern, enum or bound.
+INVALID_PAYLOADS: list[tuple[str, dict[str, Any]]] = [
+    ("ProfileRequested", {"username": "Not Valid!"}),
+    ("ProfileRequested", {"priority": "URGENT"}),
+    ("ProfileRequested", {"request_id": "XYZ"}),
+    ("ProfileIngestStarted", {"attempt": 0}),
+    ("AnalysisRequested", {"competitors": [f"c{i}" for i in range(16)]}),
+    ("AnalysisRequested", {"rerun_frequency_hours": 169}),
+    ("AnalysisTriggered", {"trigger": "whenever"}),
+    ("ProgressUpdated", {"progress": 101}),
+    ("CrawlRequested", {"target_profiles": 0}),
+    ("ProfileDiscovered", {"outcome": "maybe"}),
+    ("CrawlPaused", {"pauses": 0}),
+]
+
+# The gateway's contract (API.md): the 17 endpoints and the ops endpoints.
+API_ROUTES = {
+    ("POST", "/api/profile/{username}/request"),
+    ("GET", "/api/profile/{username}/status"),
+    ("GET", "/api/profile/{username}"),
+    ("GET", "/api/profile/{username}/reels"),
+    ("GET", "/api/profile/{username}/similar"),
+    ("POST", "/api/viral-ideas/queue"),
+    ("GET", "/api/viral-ideas/queue/{session_id}"),
+    ("POST", "/api/viral-ideas/queue/{queue_id}/start"),
+    ("POST", "/api/viral-ideas/queue/{queue_id}/process"),
+    ("POST", "/api/viral-ideas/queue/{queue_id}/cancel"),
+    ("POST", "/api/viral-ideas/process-pending"),
+    ("GET", "/api/viral-ideas/queue-status"),
+    ("GET", "/api/viral-ideas/check-existing/{username}"),
+    ("GET", "/api/viral-analysis/{queue_id}/results"),
+    ("GET", "/api/viral-analysis/{queue_id}/content"),
+    ("POST", "/api/crawler/runs"),
+    ("GET", "/api/crawler/runs/{run_id}"),
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
+}
+HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+ADMIN_ROUTES = {
+    ("POST", "/api/viral-ideas/queue/{queue_id}/process"),
+    ("POST", "/api/viral-ideas/process-pending"),
+    ("POST", "/api/crawler/runs"),
+}
+
+
+def validator(schema: dict[str, Any]) -> Draft202012Validator:
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def load_json_schema(name: str) -> dict[str, Any]:
+    return cast(dict[str, Any], json.loads((CONTRACTS / "events" / f"{name}.schema.json").read_text()))
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    return cast(dict[str, Any], yaml.safe_load(path.read_text()))
+
+
+def local_refs(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return found + [r for value in node.values() for r in local_refs(value)]
+    if isinstance(node, list):
+        return [r for item in node for r in local_refs(item)]
+    return []
+
+
+def resolve_pointer(document: dict[str, Any], ref: str) -> Any:
+    node: Any = document
+    for part in ref.removeprefix("#/").split("/"):
+        node = node[part.replace("~1", "/").replace("~0", "~")]
+    return node
+
+
+def test_committed_contracts_match_the_event_models() -> None:
+    changed = generate.differences(generate.render())
+    assert not changed, (
+        "contracts/ drifted from libs/events (run `make contracts` and commit the result): "
+        + ", ".join(str(p.relative_to(ROOT)) for p in changed)
+    )
+
+
+def test_check_mode_lists_the_files_that_differ(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events_dir = tmp_path / "events"
+    events_dir.mkdir()
+    moved = {}
+    for path, text in generate.render().items():
+        target = events_dir / path.name if path.parent == generate.EVENTS_DIR else tmp_path / path.name
+        target.write_text(text)
+        moved[target] = text
+    (events_dir / "ProfileRequested.schema.json").write_text("{}\n")
+    (events_dir / "Retired.schema.json").write_text("{}\n")
+    monkeypatch.setattr(generate, "CONTRACTS", tmp_path)
+    monkeypatch.setattr(generate, "EVENTS_DIR", events_dir)
+    monkeypatch.setattr(generate, "ASYNCAPI", tmp_path / "asyncapi.yaml")
+    monkeypatch.setattr(generate, "render", lambda: moved)
+
+    assert generate.main(["--check"]) == 1
+    out = capsys.readouterr().out
+    assert "make contracts" in out
+    assert "ProfileRequested.schema.json" in out and "Retired.schema.json" in out
+    assert "ProfileIngested.schema.json" not in out
+
+
+def test_every_event_type_has_a_schema_and_a_publisher() -> None:
+    on_disk = {p.name.removesuffix(".schema.json") for p in (CONTRACTS / "events").glob("*.schema.json")}
+    assert set(REGISTRY) | {"Envelope"} == on_disk
+    assert set(generate.FLOWS) == set(REGISTRY)
+    for name in REGISTRY:
+        schema = load_json_schema(name)
+        assert schema["$id"] == generate.schema_id(name)
+        assert schema["title"] == schema["x-event-type"] == name
+        assert schema["x-schema-version"] == REGISTRY[name].schema_version
+
+
+@pytest.mark.parametrize("name", [*sorted(REGISTRY), "Envelope"])
+def test_schema_is_valid_draft_2020_12(name: str) -> None:
+    schema = load_json_schema(name)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    Draft202012Validator.check_schema(schema)
+
+
+def test_every_event_type_has_a_sample_payload() -> None:
+    assert set(VALID_PAYLOADS) == set(REGISTRY), "add a sample payload for each new event type"
+
+
+@pytest.mark.parametrize("name", sorted(VALID_PAYLOADS))
+def test_sample_payload_is_accepted_by_schema_and_model(name: str) -> None:
+    payload = VALID_PAYLOADS[name]
+    validator(load_json_schema(name)).validate(payload)
+    REGISTRY[name].model_validate(payload)
+
+
+@pytest.mark.parametrize("name", sorted(VALID_PAYLOADS))
+def test_payload_missing_a_required_field_is_rejected_by_schema_and_model(name: str) -> None:
+    schema = load_json_schema(name)
+    assert schema["required"], f"{name} has no required field"
+    for field in schema["required"]:
+        payload = {k: v for k, v in VALID_PAYLOADS[name].items() if k != field}
+        assert not validator(schema).is_valid(payload), f"{name} without {field} passed the schema"
+        with pytest.raises(ValidationError):
+            REGISTRY[name].model_validate(payload)
+
+
+@pytest.mark.parametrize(("name", "change"), INVALID_PAYLOADS)
+def test_wrong_payload_is_rejected_by_schema_and_model(name: str, change: dict[str, Any]) -> None:
+    payload = {**copy.deepcopy(VALID_PAYLOADS[name]), **change}
+    assert not validator(load_json_schema(name)).is_valid(payload)
+    with pytest.raises(ValidationError):
+        REGISTRY[name].model_validate(payload)
+
+
+def test_envelope_schema_accepts_what_the_envelope_writes() -> None:
+    envelope = Envelope(
+        event_id=uuid.uuid4(),
+        event_type="ProfileRequested",
+        occurred_at=datetime.now(UTC),
+        producer="gateway",
+        stream_id="profile-fitwithmaya",
+        stream_version=1,
+        correlation_id=uuid.uuid4(),
+        payload=VALID_PAYLOADS["ProfileRequested"],
+    )
+    schema = load_json_schema("Envelope")
+    body = envelope.model_dump(mode="json")
+    validator(schema).validate(body)
+    assert not validator(schema).is_valid({**body, "stream_version": 0})
+    assert not validator(schema).is_valid({**body, "event_id": "not-a-uuid"})
+
+
+def test_asyncapi_describes_the_exchange_every_event_and_every_queue() -> None:
+    doc = load_yaml(CONTRACTS / "asyncapi.yaml")
+    assert doc["asyncapi"].startswith("3.")
+    exchange = doc["components"]["channelBindings"]["eventsExchange"]["amqp"]["exchange"]
+    assert exchange["type"] == "topic" and exchange["durable"] is True
+    for name in REGISTRY:
+        assert doc["channels"][name]["address"] == name
+        payload = doc["components"]["messages"][name]["payload"]["allOf"][1]["properties"]["payload"]
+        assert payload == {"$ref": f"./events/{name}.schema.json"}
+        for publisher in generate.FLOWS[name].publishers:
+            assert doc["operations"][f"{publisher}-publishes-{name}"]["action"] == "send"
+    for consumer in generate.Topology().subscriptions:
+        assert doc["operations"][f"{consumer}-consumes"]["action"] == "receive"
+        assert doc["channels"][f"dlq-{consumer}"]["address"].endswith(".dlq")
+        assert "x-message-ttl" in doc["channels"][f"retry-{consumer}"]["x-arguments"]
+
+
+@pytest.mark.parametrize("name", ["asyncapi.yaml", "openapi.yaml"])
+def test_every_reference_resolves(name: str) -> None:
+    doc = load_yaml(CONTRACTS / name)
+    for ref in local_refs(doc):
+        if ref.startswith("#/"):
+            resolve_pointer(doc, ref)
+        else:
+            assert (CONTRACTS / ref).is_file(), f"{name}: {ref} does not exist"
+
+
+def test_openapi_is_3_1_with_the_error_schema_and_admin_bearer() -> None:
+    doc = load_yaml(CONTRACTS / "openapi.yaml")
+    assert str(doc["openapi"]).startswith("3.1.")
+    error = doc["components"]["schemas"]["Error"]
+    assert set(error["required"]) == {"success", "detail", "error_code", "timestamp"}
+    scheme = doc["components"]["securitySchemes"]["adminBearer"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+    for method, path in ADMIN_ROUTES:
+        operation = doc["paths"][path][method.lower()]
+        assert operation["security"] == [{"adminBearer": []}], f"{method} {path} is an admin endpoint"
+        assert {"401", "403"} <= set(operation["responses"])
+
+
+def test_openapi_has_every_endpoint_of_the_contract() -> None:
+    doc = load_yaml(CONTRACTS / "openapi.yaml")
+    documented = {(m.upper(), p) for p, item in doc["paths"].items() for m in item if m in HTTP_METHODS}
+    assert API_ROUTES <= documented, f"missing from openapi.yaml: {sorted(API_ROUTES - documented)}"
+
+
+def test_endpoint_list_matches_api_md() -> None:
+    if not API_MD.exists():
+        pytest.skip("shared/design/API.md is not beside the repository")
+    listed = set(re.findall(r"`(GET|POST|PUT|PATCH|DELETE) (/[^`?\[\s]*)", API_MD.read_text()))
+    assert listed == API_ROUTES
+
+
+def gateway_routes() -> set[tuple[str, str]]:
+    """Every (method, path) in a RouteTableDef of a services.gateway module, plus the ops routes."""
+    tables = []
+    for module_info in pkgutil.walk_packages(services.gateway.__path__, "services.gateway."):
+        if module_info.name.endswith("__main__"):
+            continue
+        module = importlib.import_module(module_info.name)
+        tables += [v for v in vars(module).values() if isinstance(v, web.RouteTableDef)]
+    routes = {(r.method, r.path) for table in tables for r in table if isinstance(r, web.RouteDef)}
+    app = web.Application()
+    add_ops_routes(app, cast(Any, None))
+    routes |= {(r.method, r.resource.canonical) for r in app.router.routes() if r.resource is not None}
+    # Drop aiohttp's implicit HEAD twins and any {name:regex} constraints.
+    return {(m, re.sub(r"\{(\w+):[^}]*\}", r"{\1}", p)) for m, p in routes if m != "HEAD"}
+
+
+def test_every_gateway_route_is_in_openapi() -> None:
+    doc = load_yaml(CONTRACTS / "openapi.yaml")
+    routes = gateway_routes()
+    assert ("POST", "/api/profile/{username}/request") in routes  # the discovery itself works
+    missing = sorted((m, p) for m, p in routes if m.lower() not in doc["paths"].get(p, {}))
+    assert not missing, f"routes the gateway serves but openapi.yaml does not document: {missing}"
