@@ -1,18 +1,55 @@
-"""viral-analysis: its work arrives in a later issue; the process already runs with the shared runtime
-(topology declared, outbox relay, /healthz, /readyz, /metrics, graceful shutdown)."""
+"""viral-analysis: runs analysis jobs (fetch, select, transcribe, analyse, store) and schedules re-runs."""
 
 from __future__ import annotations
 
-from libs.runtime import ServiceRuntime, ServiceSettings, run
+import asyncio
+from typing import Any
+
+from libs.analysis import engine_from_env
+from libs.instagram import InstagramProvider
+from libs.runtime import ServiceRuntime, run
+from services.viral_analysis.handlers import JobCommands
+from services.viral_analysis.runner import AnalysisRunner
+from services.viral_analysis.scheduler import RerunScheduler
+from services.viral_analysis.settings import AnalysisSettings
 
 
-class Settings(ServiceSettings):
-    ops_port: int | None = 8002
+def build(
+    settings: AnalysisSettings, provider: InstagramProvider | None = None, engine: Any = None
+) -> ServiceRuntime:
+    runtime = ServiceRuntime("viral-analysis", settings)
+    provider = provider or InstagramProvider.from_env()
+    engine = engine or engine_from_env()
+    wake = asyncio.Event()
+    runtime.add_consumer("viral-analysis", JobCommands(wake).handlers())
+
+    def runner() -> AnalysisRunner:
+        assert runtime.pool is not None
+        return AnalysisRunner(
+            pool=runtime.pool,
+            store=runtime.store,
+            provider=provider,
+            engine=engine,
+            settings=settings,
+            wake=wake,
+        )
+
+    for i in range(settings.analysis_concurrency):
+        runtime.add_background(f"analysis-worker-{i}", lambda: runner().work())
+
+    async def schedule() -> None:
+        assert runtime.pool is not None
+        await RerunScheduler(runtime.pool, runtime.store, settings.analysis_scheduler_interval_s, wake).loop()
+
+    runtime.add_background("rerun-scheduler", schedule)
+    runtime.on_stop(provider.close)
+    runtime.on_stop(engine.close)
+    return runtime
 
 
 async def main() -> None:
-    await ServiceRuntime("viral-analysis", Settings()).run_until_signalled()
+    await build(AnalysisSettings()).run_until_signalled()
 
 
 if __name__ == "__main__":
-    run(main, "viral-analysis", Settings().log_level)
+    run(main, "viral-analysis", AnalysisSettings().log_level)

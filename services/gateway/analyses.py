@@ -1,0 +1,276 @@
+"""Viral ideas analysis commands: create, start, process (admin), cancel, process-pending (admin).
+
+Decisions are taken on the job's event stream with optimistic concurrency; answers never come from
+a projection."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from libs.events import NewEvent, WrongExpectedVersion
+from libs.events.catalog import (
+    AnalysisCancelled,
+    AnalysisRequested,
+    AnalysisTriggered,
+    ContentStrategy,
+    analysis_stream,
+)
+from services.gateway import keys
+from services.gateway.auth import require_admin
+from services.gateway.domain.analysis_jobs import AnalysisJobState, fold
+from services.gateway.errors import ApiError, service_unavailable
+from services.gateway.profiles import ok
+from services.gateway.validation import USERNAME_RE, parse_body
+
+routes = web.RouteTableDef()
+
+
+def _username(value: str) -> str:
+    name = value[1:] if value.startswith("@") else value
+    name = name.lower()
+    if not USERNAME_RE.fullmatch(name):
+        raise ValueError("must be 1-30 characters of letters, digits, '.' or '_'")
+    return name
+
+
+class QueueRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    session_id: str = Field(min_length=1, max_length=255)
+    primary_username: str = Field(max_length=31)
+    selected_competitors: list[str] = Field(default_factory=list, max_length=15)
+    content_strategy: ContentStrategy
+    analysis_settings: dict[str, Any] = Field(default_factory=dict)
+    priority: int = Field(default=5, ge=1, le=10)
+    auto_rerun_enabled: bool = True
+    rerun_frequency_hours: int = Field(default=24, ge=1, le=168)
+
+    @field_validator("session_id")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
+    @field_validator("primary_username")
+    @classmethod
+    def _primary(cls, value: str) -> str:
+        return _username(value)
+
+    @field_validator("selected_competitors")
+    @classmethod
+    def _competitors(cls, values: list[str]) -> list[str]:
+        return list(dict.fromkeys(_username(v) for v in values))  # de-duplicated, order kept
+
+    @model_validator(mode="after")
+    def _primary_is_not_a_competitor(self) -> QueueRequest:
+        self.selected_competitors = [c for c in self.selected_competitors if c != self.primary_username]
+        return self
+
+
+def parse_queue_id(raw: str) -> str:
+    try:
+        return str(uuid.UUID(raw))
+    except ValueError:
+        raise ApiError(
+            400,
+            "INVALID_UUID_FORMAT",
+            "queue_id must be a valid UUID",
+            troubleshooting="Ensure queue_id is a properly formatted UUID "
+            "(e.g., 12345678-1234-1234-1234-123456789012)",
+        ) from None
+
+
+async def load_job(conn: asyncpg.Connection, request: web.Request, queue_id: str) -> AnalysisJobState:
+    state = fold(await request.app[keys.STORE].read_stream(conn, analysis_stream(queue_id)))
+    if not state.exists:
+        raise ApiError(
+            404,
+            "QUEUE_NOT_FOUND",
+            "Queue entry not found",
+            troubleshooting="Verify the queue_id returned when the analysis was queued.",
+        )
+    return state
+
+
+@routes.post("/api/viral-ideas/queue")
+async def create_job(request: web.Request) -> web.Response:
+    body = await parse_body(request, QueueRequest)
+    queue_id = str(uuid.uuid4())
+    now = datetime.now(UTC)
+    requested = AnalysisRequested(
+        queue_id=queue_id,
+        session_id=body.session_id,
+        primary_username=body.primary_username,
+        competitors=body.selected_competitors,
+        content_strategy=body.content_strategy,
+        analysis_settings=body.analysis_settings,
+        priority=body.priority,
+        auto_rerun_enabled=body.auto_rerun_enabled,
+        rerun_frequency_hours=body.rerun_frequency_hours,
+    )
+    async with request.app[keys.POOL].acquire() as conn:
+        try:
+            async with conn.transaction():
+                await conn.execute(
+                    "INSERT INTO gateway.analysis_sessions (session_id, queue_id) VALUES ($1, $2)",
+                    body.session_id,
+                    uuid.UUID(queue_id),
+                )
+                await request.app[keys.STORE].append(
+                    conn,
+                    analysis_stream(queue_id),
+                    [NewEvent(event=requested, occurred_at=now)],
+                    expected_version=0,
+                )
+        except asyncpg.UniqueViolationError:
+            raise ApiError(
+                409,
+                "SESSION_EXISTS",
+                f"An analysis for session '{body.session_id}' already exists.",
+                troubleshooting="Use a new session_id, or poll the existing one.",
+            ) from None
+    return ok(
+        {
+            "id": queue_id,
+            "session_id": body.session_id,
+            "primary_username": body.primary_username,
+            "status": "pending",
+            "submitted_at": now.isoformat(),
+        },
+        status=201,
+    )
+
+
+@routes.post("/api/viral-ideas/queue/{queue_id}/start")
+async def start_job(request: web.Request) -> web.Response:
+    """Jobs are processed automatically once queued; starting one is idempotent and appends nothing."""
+    queue_id = parse_queue_id(request.match_info["queue_id"])
+    async with request.app[keys.POOL].acquire() as conn:
+        state = await load_job(conn, request, queue_id)
+    return ok({"queue_id": queue_id, "status": state.status})
+
+
+async def _append_decided(request: web.Request, queue_id: str, decide: Any) -> tuple[AnalysisJobState, Any]:
+    """Fold, decide, append with the folded version; on a concurrent append decide again."""
+    store = request.app[keys.STORE]
+    for _ in range(10):
+        async with request.app[keys.POOL].acquire() as conn:
+            state = await load_job(conn, request, queue_id)
+            event = decide(state)
+            try:
+                await store.append(
+                    conn, analysis_stream(queue_id), [NewEvent(event=event)], expected_version=state.version
+                )
+            except WrongExpectedVersion:
+                continue
+            return state, event
+    raise service_unavailable("The analysis stream is too busy")
+
+
+@routes.post("/api/viral-ideas/queue/{queue_id}/process")
+async def process_job(request: web.Request) -> web.Response:
+    require_admin(request)
+    queue_id = parse_queue_id(request.match_info["queue_id"])
+
+    def decide(state: AnalysisJobState) -> AnalysisTriggered:
+        if state.status == "processing":
+            raise ApiError(
+                409,
+                "ALREADY_PROCESSING",
+                "This analysis is already running.",
+                troubleshooting="Wait for the current run to finish, or cancel it first.",
+            )
+        if not state.primary_username:
+            raise ApiError(400, "MISSING_REQUIREMENTS", "Queue entry missing required primary_username")
+        return AnalysisTriggered(queue_id=queue_id, trigger="manual", run=state.runs + 1)
+
+    state, event = await _append_decided(request, queue_id, decide)
+    competitors = len(state.competitors)
+    return web.json_response(
+        {
+            "success": True,
+            "message": "Viral ideas processing started in background",
+            "data": {
+                "immediate_processing": {
+                    "queue_id": queue_id,
+                    "status": "processing_started",
+                    "run": event.run,
+                    "execution_mode": "immediate_background",
+                    "processor_type": "ViralIdeasProcessor",
+                    "task_created": True,
+                },
+                "processing_details": {
+                    "primary_username": state.primary_username,
+                    "session_id": state.session_id,
+                    "competitors_count": competitors,
+                    "priority": state.priority,
+                    "content_strategy_provided": state.has_strategy,
+                    "processing_mode": "parallel_competitor_analysis",
+                },
+                "resource_allocation": {
+                    "background_task_created": True,
+                    "memory_allocation": "optimized",
+                    "concurrent_processing": "enabled",
+                    "asyncio_coordination": "active",
+                },
+                "monitoring": {
+                    "progress_endpoint": f"/api/viral-ideas/queue/{state.session_id}",
+                    "status_tracking": "real_time",
+                    "completion_detection": "automatic",
+                },
+                "estimated_completion": {
+                    "min_duration_minutes": 1,
+                    "max_duration_minutes": 2 + competitors,
+                    "factors": "Competitor count, content volume, API response times",
+                },
+                "timestamp": datetime.now(UTC).isoformat(),
+            },
+        }
+    )
+
+
+@routes.post("/api/viral-ideas/queue/{queue_id}/cancel")
+async def cancel_job(request: web.Request) -> web.Response:
+    queue_id = parse_queue_id(request.match_info["queue_id"])
+
+    def decide(state: AnalysisJobState) -> AnalysisCancelled:
+        if state.status not in ("pending", "processing"):
+            raise ApiError(409, "NOT_CANCELLABLE", f"An analysis that is {state.status} cannot be cancelled.")
+        return AnalysisCancelled(queue_id=queue_id)
+
+    await _append_decided(request, queue_id, decide)
+    return ok({"queue_id": queue_id, "status": "cancelled"})
+
+
+@routes.post("/api/viral-ideas/process-pending")
+async def process_pending(request: web.Request) -> web.Response:
+    require_admin(request)
+    rows = await request.app[keys.POOL].fetch(
+        "SELECT id FROM readmodel.viral_ideas_queue WHERE status = 'pending' ORDER BY priority, submitted_at"
+    )
+    started = 0
+    for row in rows:
+        queue_id = str(row["id"])
+
+        def decide(state: AnalysisJobState, queue_id: str = queue_id) -> AnalysisTriggered:
+            if state.status != "pending":
+                raise _NotPending
+            return AnalysisTriggered(queue_id=queue_id, trigger="process_pending", run=state.runs + 1)
+
+        try:
+            await _append_decided(request, queue_id, decide)
+            started += 1
+        except _NotPending:
+            continue
+    return ok({"status": "started", "pending_count": started})
+
+
+class _NotPending(Exception):
+    pass

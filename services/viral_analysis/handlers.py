@@ -1,0 +1,77 @@
+"""Commands about analysis jobs, applied to the service's own job table (in the consumer's transaction)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import orjson
+import structlog
+
+from libs.events import Envelope, Event
+from libs.events.catalog import AnalysisCancelled, AnalysisRequested, AnalysisTriggered
+
+log = structlog.get_logger(__name__)
+
+
+class JobCommands:
+    def __init__(self, wake: asyncio.Event) -> None:
+        self.wake = wake  # nudges the runner; the job table is the real hand-over
+
+    def handlers(self) -> dict:
+        return {
+            "AnalysisRequested": self.on_requested,
+            "AnalysisTriggered": self.on_triggered,
+            "AnalysisCancelled": self.on_cancelled,
+        }
+
+    async def on_requested(self, conn: asyncpg.Connection, e: Envelope, event: Event) -> None:
+        assert isinstance(event, AnalysisRequested)
+        await conn.execute(
+            """INSERT INTO analysis.jobs (queue_id, session_id, primary_username, competitors,
+                   content_strategy, analysis_settings, priority, auto_rerun_enabled,
+                   rerun_frequency_hours, status, trigger, submitted_at, triggered_at,
+                   correlation_id, causation_id)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 'queued', $10, $10, $11, $12)
+               ON CONFLICT (queue_id) DO NOTHING""",
+            event.queue_id,
+            event.session_id,
+            event.primary_username,
+            event.competitors,
+            orjson.loads(event.content_strategy.model_dump_json()),
+            event.analysis_settings,
+            event.priority,
+            event.auto_rerun_enabled,
+            event.rerun_frequency_hours,
+            e.occurred_at,
+            e.correlation_id,
+            e.event_id,
+        )
+        self.wake.set()
+
+    async def on_triggered(self, conn: asyncpg.Connection, e: Envelope, event: Event) -> None:
+        assert isinstance(event, AnalysisTriggered)
+        result = await conn.execute(
+            """UPDATE analysis.jobs SET status = 'pending', trigger = $2, triggered_at = $3,
+                      cancel_requested = false, correlation_id = $4, causation_id = $5
+               WHERE queue_id = $1 AND status <> 'processing'""",
+            event.queue_id,
+            event.trigger,
+            e.occurred_at,
+            e.correlation_id,
+            e.event_id,
+        )
+        if result == "UPDATE 0":
+            log.info("analysis.trigger_ignored_while_running", queue_id=event.queue_id, trigger=event.trigger)
+        self.wake.set()
+
+    async def on_cancelled(self, conn: asyncpg.Connection, e: Envelope, event: Event) -> None:
+        assert isinstance(event, AnalysisCancelled)
+        # A pending job is simply dropped; a running one stops at its next step.
+        await conn.execute(
+            """UPDATE analysis.jobs
+                  SET status = CASE WHEN status = 'pending' THEN 'cancelled' ELSE status END,
+                      cancel_requested = (status = 'processing')
+               WHERE queue_id = $1 AND status IN ('pending', 'processing')""",
+            event.queue_id,
+        )
