@@ -1,18 +1,41 @@
-"""crawler: its work arrives in a later issue; the process already runs with the shared runtime
-(topology declared, outbox relay, /healthz, /readyz, /metrics, graceful shutdown)."""
+"""crawler: the seeds' NetworkCrawler. Grows the set of known profiles through "similar accounts" and
+queues each new one as a LOW-priority ProfileRequested."""
 
 from __future__ import annotations
 
-from libs.runtime import ServiceRuntime, ServiceSettings, run
+import asyncpg
+
+from libs.instagram import InstagramProvider
+from libs.runtime import ServiceRuntime, run
+from services.crawler.handlers import HANDLERS
+from services.crawler.runs import CrawlRunner
+from services.crawler.schedule import CrawlSchedule
+from services.crawler.settings import CrawlerSettings
 
 
-class Settings(ServiceSettings):
-    ops_port: int | None = 8003
+def build(
+    settings: CrawlerSettings, provider: InstagramProvider | None = None, worker: str | None = None
+) -> ServiceRuntime:
+    runtime = ServiceRuntime("crawler", settings)
+    runner = CrawlRunner(runtime.store, provider or InstagramProvider.from_env(), settings, worker)
+
+    def pool() -> asyncpg.Pool:
+        assert runtime.pool is not None, "background loops start after the runtime's pool"
+        return runtime.pool
+
+    # Requested runs are only recorded by the consumer; the run loop drives them under a lease.
+    runtime.add_consumer("crawler", HANDLERS)
+    runtime.add_background("crawl-runs", lambda: runner.run_loop(pool()))
+    if settings.crawler_schedule_interval_s > 0:
+        schedule = CrawlSchedule(runtime.store, settings)
+        runtime.add_background("crawl-schedule", lambda: schedule.loop(pool()))
+    runtime.on_stop(runner.stop)
+    return runtime
 
 
 async def main() -> None:
-    await ServiceRuntime("crawler", Settings()).run_until_signalled()
+    await build(CrawlerSettings()).run_until_signalled()
 
 
 if __name__ == "__main__":
-    run(main, "crawler", Settings().log_level)
+    run(main, "crawler", CrawlerSettings().log_level)

@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 
 from libs.events.envelope import Envelope
+from services.projector import analysis_tables
+from services.projector.crawl_tables import CRAWL_PROJECTIONS
 from services.projector.profile_tables import replace_similar, upsert_profile, upsert_reels
 
 Projection = Callable[[asyncpg.Connection, Envelope], Awaitable[None]]
@@ -85,4 +87,6 @@ PROJECTIONS: dict[str, Projection] = {
     "ProfileIngestStarted": profile_ingest_started,
     "ProfileIngestFailed": profile_ingest_failed,
     "ProfileIngested": profile_ingested,
+    **analysis_tables.PROJECTIONS,
+    **CRAWL_PROJECTIONS,
 }

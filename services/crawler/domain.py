@@ -1,0 +1,155 @@
+"""What the crawler decides, free of I/O: is a discovered account new, good enough, and what a run does next.
+
+The profile-stream semantics follow the gateway's request decision (pending/processing = in queue,
+completed = processed, failed = may be queued again); the crawler folds only what it needs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Literal
+
+from libs.events.envelope import Envelope
+
+USERNAME_RE = re.compile(r"^[a-z0-9._]{1,30}$")
+
+ProfileStatus = Literal["none", "pending", "processing", "completed", "failed"]
+Outcome = Literal["queued", "skipped_duplicate", "skipped_low_quality"]
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    target_profiles: int
+    max_rounds: int
+    per_seed_limit: int
+    min_followers: int
+    exclude_private: bool
+    seed_usernames: tuple[str, ...] = ()
+
+
+@dataclass
+class RunProgress:
+    """The persisted position of a run: enough to resume it after a crash without re-queueing anything."""
+
+    round: int = 0
+    round_seed: str | None = None
+    rounds_completed: int = 0
+    seeds_used: list[str] = field(default_factory=list)
+    seeds_skipped: list[str] = field(default_factory=list)
+    discovered: int = 0
+    queued: int = 0
+    skipped_duplicates: int = 0
+    skipped_low_quality: int = 0
+
+    def count(self, outcome: Outcome) -> None:
+        self.discovered += 1
+        if outcome == "queued":
+            self.queued += 1
+        elif outcome == "skipped_duplicate":
+            self.skipped_duplicates += 1
+        else:
+            self.skipped_low_quality += 1
+
+
+def normalise_username(raw: str) -> str | None:
+    """The API's rule (one leading @ stripped, lowercase); None when it cannot be an Instagram name."""
+    name = (raw[1:] if raw.startswith("@") else raw).strip().lower()
+    return name if USERNAME_RE.fullmatch(name) else None
+
+
+def profile_status(events: Iterable[Envelope]) -> tuple[int, ProfileStatus]:
+    """The profile stream's version and where its latest request stands."""
+    version, status = 0, "none"
+    for e in events:
+        version = e.stream_version
+        match e.event_type:
+            case "ProfileRequested":
+                status = "pending"
+            case "ProfileIngestStarted":
+                status = "processing"
+            case "ProfileIngestFailed":
+                status = "pending" if e.payload.get("will_retry") else "failed"
+            case "ProfileIngested":
+                status = "completed"
+    return version, status  # type: ignore[return-value]
+
+
+def duplicate_reason(status: ProfileStatus, *, queued_by_earlier_run: bool, is_seed: bool) -> str | None:
+    """Why an account is not new, or None when it may be queued (never asked for, or its ingestion failed)."""
+    if is_seed:
+        return "seed_of_this_run"
+    if status in ("pending", "processing"):
+        return "already_in_queue"
+    if status == "completed":
+        return "already_processed"
+    if queued_by_earlier_run:
+        return "queued_by_earlier_run"
+    return None
+
+
+def needs_profile_lookup(followers: int | None, is_private: bool | None, config: RunConfig) -> bool:
+    """The similar-accounts answer often lacks counts; a cheap profile look-up fills them in."""
+    if config.exclude_private and is_private is True:
+        return False  # already disqualified
+    missing_followers = followers is None and config.min_followers > 0
+    missing_private = is_private is None and config.exclude_private
+    return missing_followers or missing_private
+
+
+def quality_reason(followers: int | None, is_private: bool | None, config: RunConfig) -> str | None:
+    """Why an account is not worth fetching, or None when it passes the run's filters."""
+    if config.exclude_private and is_private:
+        return "private"
+    if config.min_followers > 0 and (followers or 0) < config.min_followers:
+        return f"followers {followers or 0} < {config.min_followers}"
+    return None
+
+
+def round_should_stop(config: RunConfig, progress: RunProgress, queued_this_round: int) -> bool:
+    return progress.queued >= config.target_profiles or queued_this_round >= config.per_seed_limit
+
+
+def finish_reason(config: RunConfig, progress: RunProgress) -> str | None:
+    """Why the run is over before starting another round, or None to go on."""
+    if progress.queued >= config.target_profiles:
+        return "target_reached"
+    if progress.rounds_completed >= config.max_rounds:
+        return "max_rounds_reached"
+    return None
+
+
+def next_given_seed(config: RunConfig, progress: RunProgress) -> str | None:
+    tried = set(progress.seeds_used) | set(progress.seeds_skipped)
+    return next((s for s in config.seed_usernames if s not in tried), None)
+
+
+def pause_delay(pauses: int, base_s: float, max_s: float) -> timedelta:
+    """Exponential backoff between attempts of a paused run."""
+    return timedelta(seconds=min(base_s * 2 ** max(pauses - 1, 0), max_s))
+
+
+# Niche keywords: the most frequent family in a profile's username, name and bio is its niche.
+NICHE_KEYWORDS: dict[str, tuple[str, ...]] = {
+    "fitness": ("fit", "gym", "workout", "lift", "gains", "strong", "muscle", "fat loss", "protein", "coach"),
+    "finance": ("money", "invest", "wealth", "budget", "stocks", "finance", "crypto", "income", "debt"),
+    "cooking": ("chef", "kitchen", "recipe", "cook", "bake", "food", "meal"),
+    "travel": ("travel", "wander", "nomad", "trip", "passport", "explore", "flight"),
+    "tech": ("tech", "code", "gadget", "dev", "byte", "software", "ai ", "programming"),
+    "beauty": ("glow", "beauty", "makeup", "skin", "style", "hair", "fashion"),
+}
+
+
+def guess_niche(username: str, full_name: str | None = None, bio: str | None = None) -> str:
+    """A simple keyword vote; the username counts twice (creators name themselves after their niche)."""
+    votes: Counter[str] = Counter()
+    handle = username.lower()
+    text = f"{full_name or ''} {bio or ''}".lower()
+    for niche, words in NICHE_KEYWORDS.items():
+        for word in words:
+            votes[niche] += 2 * handle.count(word.strip()) + text.count(word)
+    best, score = max(votes.items(), key=lambda kv: kv[1])  # ties: the first family listed
+    return best if score > 0 else "other"

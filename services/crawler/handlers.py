@@ -1,0 +1,60 @@
+"""crawler's consumer: a requested run is recorded (and driven later by the run loop); ingested
+profiles become the pool of automatic seeds."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+import structlog
+
+from libs.events import Envelope, Event
+from libs.events.catalog import CrawlRequested, ProfileIngested, ProfileIngestFailed
+from services.crawler import repository
+from services.crawler.domain import guess_niche
+
+log = structlog.get_logger(__name__)
+
+Handler = Callable[[asyncpg.Connection, Envelope, Event], Awaitable[None]]
+
+# Failures that say the account is gone for good: it must not be picked as a seed.
+_GONE = ("ACCOUNT_NOT_FOUND", "ACCOUNT_PRIVATE")
+
+
+async def on_crawl_requested(conn: asyncpg.Connection, envelope: Envelope, event: Event) -> None:
+    """Only recorded here: a run takes minutes, so it is driven under a lease, never under this message."""
+    assert isinstance(event, CrawlRequested)
+    inserted = await repository.insert_run(
+        conn,
+        event,
+        correlation_id=envelope.correlation_id,
+        causation_id=envelope.event_id,
+        requested_at=envelope.occurred_at,
+    )
+    log.info("crawl.run_recorded", run_id=event.run_id, trigger=event.trigger, new=inserted)
+
+
+async def on_profile_ingested(conn: asyncpg.Connection, envelope: Envelope, event: Event) -> None:
+    assert isinstance(event, ProfileIngested)
+    profile = event.profile
+    await repository.upsert_known_profile(
+        conn,
+        event.username,
+        followers=profile.followers,
+        niche=guess_niche(event.username, profile.profile_name, profile.bio),
+        is_private=profile.is_private,
+        ingested_at=envelope.occurred_at,
+    )
+
+
+async def on_profile_ingest_failed(conn: asyncpg.Connection, envelope: Envelope, event: Event) -> None:
+    assert isinstance(event, ProfileIngestFailed)
+    if not event.will_retry and event.error_code in _GONE:
+        await repository.mark_unavailable(conn, event.username)
+
+
+HANDLERS: dict[str, Handler] = {
+    "CrawlRequested": on_crawl_requested,
+    "ProfileIngested": on_profile_ingested,
+    "ProfileIngestFailed": on_profile_ingest_failed,
+}
