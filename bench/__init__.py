@@ -1,0 +1,1 @@
+"""Benchmarks of the event backbone and the profile-request endpoint (`make bench`)."""

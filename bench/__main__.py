@@ -1,0 +1,87 @@
+"""`make bench`: every figure in one run, on an isolated database and vhost, written to bench/results/."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import signal
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import uvloop
+
+from bench import backbone, http_load, report
+from bench.environment import BenchEnvironment, progress
+from libs.runtime.logging import configure_logging
+
+EVENTS = 20_000
+BATCH_SIZES = (64, 1024, 256)  # the default (256) last: the projector keeps it for the HTTP figures
+FIRST_ID = 0x20000000  # request ids of the preloaded events; the latency run uses 0x1.......
+
+
+def cpu_model() -> str:
+    with open("/proc/cpuinfo") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+async def machine(env: BenchEnvironment) -> dict[str, Any]:
+    assert env.pool is not None and env.amqp is not None
+    server = env.amqp.transport.connection.server_properties  # type: ignore[union-attr]
+    return {
+        "nproc": len(os.sched_getaffinity(0)),
+        "cpu_model": cpu_model(),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "postgresql": await env.pool.fetchval("SHOW server_version"),
+        "rabbitmq": str(server.get("version", "unknown")),
+        "loadavg": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        # Tests of other sessions share the CPUs and the disk; this says whether any were running.
+        "other_postgres_sessions": await env.pool.fetchval(
+            """SELECT count(*) FROM pg_stat_activity
+               WHERE backend_type = 'client backend' AND datname <> current_database()"""
+        ),
+    }
+
+
+async def run() -> dict[str, Any]:
+    started = time.monotonic()
+    results: dict[str, Any] = {"started_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    async with BenchEnvironment() as env:
+        results["machine"] = await machine(env)
+        await env.start_gateway()
+        await env.start_projector()
+        results["append_to_projected"] = progress(
+            "1. append to projected", await backbone.append_latency(env)
+        )
+        raw = await backbone.raw_broker_throughput(env, EVENTS)
+        results["raw_broker"] = progress("2. raw broker round-trip", raw)
+        results["projector"] = []
+        for i, batch_size in enumerate(BATCH_SIZES):
+            first_id = FIRST_ID + i * EVENTS
+            figures = await backbone.projector_throughput(env, EVENTS, batch_size, first_id)
+            results["projector"].append(progress(f"2. projector, batch size {batch_size}", figures))
+        results["profile_requests"] = await http_load.profile_requests(env)
+    results["duration_s"] = round(time.monotonic() - started)
+    return results
+
+
+async def main() -> None:
+    # SIGTERM cancels the run like Ctrl-C does, so the environment is still cleaned up.
+    task = asyncio.current_task()
+    assert task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    print(report.write(await run()))
+
+
+if __name__ == "__main__":
+    configure_logging("bench", "WARNING")
+    try:
+        uvloop.run(main())
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        sys.exit("bench interrupted; its processes, database and vhost were removed")
