@@ -25,12 +25,14 @@ _LATEST_REQUEST = """SELECT request_id, username, source, priority, status, "tim
                      ORDER BY "timestamp" DESC LIMIT 1"""
 
 # Active requests ahead of one (higher priority, or same priority and earlier), the seeds' estimate.
-_POSITION = """SELECT count(*) + 1 FROM readmodel.profile_queue
-               WHERE status IN ('PENDING', 'PROCESSING') AND request_id <> $3
-                 AND (CASE priority WHEN 'HIGH' THEN 0 WHEN 'MEDIUM' THEN 1 ELSE 2 END < $1
-                      OR (CASE priority WHEN 'HIGH' THEN 0 WHEN 'MEDIUM' THEN 1 ELSE 2 END = $1
-                          AND "timestamp" < $2))"""
-_RANK = {"HIGH": 0, "MEDIUM": 1, "LOW": 2}
+# Two range counts on the partial (priority, timestamp) index of active requests, no per-row CASE.
+_POSITION = """SELECT 1
+    + (SELECT count(*) FROM readmodel.profile_queue
+       WHERE status IN ('PENDING', 'PROCESSING') AND priority = ANY($1::text[]))
+    + (SELECT count(*) FROM readmodel.profile_queue
+       WHERE status IN ('PENDING', 'PROCESSING') AND priority = $2 AND "timestamp" < $3
+         AND request_id <> $4)"""
+_AHEAD = {"HIGH": [], "MEDIUM": ["HIGH"], "LOW": ["HIGH", "MEDIUM"]}
 
 
 def ok(data: Any, status: int = 200) -> web.Response:
@@ -46,7 +48,7 @@ def iso(ts: datetime | None) -> str | None:
 async def queue_position(
     conn: asyncpg.Connection, priority: str, requested_at: datetime, request_id: str
 ) -> int:
-    return int(await conn.fetchval(_POSITION, _RANK[priority], requested_at, request_id))
+    return int(await conn.fetchval(_POSITION, _AHEAD[priority], priority, requested_at, request_id))
 
 
 @routes.post("/api/profile/{username}/request")
