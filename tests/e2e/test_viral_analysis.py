@@ -3,6 +3,7 @@
 import asyncio
 import signal
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -14,7 +15,7 @@ from services.viral_analysis.__main__ import build as build_analysis
 from services.viral_analysis.domain import STEPS
 from services.viral_analysis.settings import AnalysisSettings
 from tests.conftest import make_settings
-from tests.provider.provider_harness import RunningSimulator
+from tests.provider.provider_harness import NOW, RunningSimulator
 from tests.support import infra
 from tests.support.processes import ServiceProcess
 from tests.support.runtime import running
@@ -286,20 +287,35 @@ async def test_session_ids_and_queue_ids_are_checked(api: TestClient) -> None:
     assert resp.status == 404
 
 
-async def test_scheduler_reruns_a_job_whose_rerun_time_passed(api: TestClient, analysis, pool) -> None:
-    created = await submit(api, "session-rerun", competitors=COMPETITORS[:2], rerun_frequency_hours=1)
-    await wait_job(api, "session-rerun", "completed")
-    # An hour passes: the service's own schedule says the re-run is due.
-    await pool.execute("UPDATE analysis.jobs SET next_scheduled_run = now() - interval '1 second'")
+async def test_scheduler_reruns_a_job_whose_rerun_time_passed_on_recent_reels_only(
+    api: TestClient, sim, pool, database_url, amqp_url, topology
+) -> None:
+    # The simulator's clock stands at NOW: look back far enough to keep its last two months.
+    cutoff = NOW - timedelta(days=60)
+    lookback = (datetime.now(UTC) - cutoff).days
+    settings = analysis_settings(database_url, amqp_url, topology, rerun_lookback_days=lookback)
+    async with running(build_analysis(settings, sim.provider())):
+        created = await submit(api, "session-rerun", competitors=COMPETITORS[:2], rerun_frequency_hours=1)
+        await wait_job(api, "session-rerun", "completed")
+        # An hour passes: the service's own schedule says the re-run is due.
+        await pool.execute("UPDATE analysis.jobs SET next_scheduled_run = now() - interval '1 second'")
 
-    async def rerun_done() -> list | None:
-        done = await events_of(pool, created["id"], "AnalysisCompleted")
-        return done if len(done) == 2 else None
+        async def rerun_done() -> list | None:
+            done = await events_of(pool, created["id"], "AnalysisCompleted")
+            return done if len(done) == 2 else None
 
-    completed = await infra.eventually(rerun_done, timeout_s=60, message="scheduled re-run completed")
+        completed = await infra.eventually(rerun_done, timeout_s=60, message="scheduled re-run completed")
     triggers = await events_of(pool, created["id"], "AnalysisTriggered")
     assert [t["trigger"] for t in triggers] == ["schedule"]
     assert completed[1]["result"]["analysis_type"] == "recurring"
+    fetched = [
+        f for f in await events_of(pool, created["id"], "ContentFetched") if f["profile_type"] == "competitor"
+    ]
+    first = [r for f in fetched if f["run"] == 1 for r in f["reels"]]
+    recent = [r for f in fetched if f["run"] == 2 for r in f["reels"]]
+    assert 0 < len(recent) < len(first), "the re-run fetched only the competitors' recent reels"
+    horizon = datetime.now(UTC) - timedelta(days=lookback)
+    assert all(datetime.fromisoformat(r["date_posted"]) >= horizon for r in recent)
 
 
 @pytest.mark.slow
