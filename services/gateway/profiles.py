@@ -64,14 +64,14 @@ async def request_profile(request: web.Request) -> web.Response:
             state = fold(await store.read_stream(conn, stream))
             decision = decide(state, username=username, source=source, priority="HIGH", now=now)
             if decision.events:
+                # One multi-row INSERT is atomic on its own: no BEGIN/COMMIT round trips.
                 try:
-                    async with conn.transaction():
-                        await store.append(
-                            conn,
-                            stream,
-                            [NewEvent(event=e, occurred_at=now) for e in decision.events],
-                            expected_version=state.version,
-                        )
+                    await store.append(
+                        conn,
+                        stream,
+                        [NewEvent(event=e, occurred_at=now) for e in decision.events],
+                        expected_version=state.version,
+                    )
                 except WrongExpectedVersion:
                     continue  # someone else decided on this profile meanwhile: decide again
             return ok(await _request_answer(conn, username, state, decision, now))
