@@ -8,7 +8,7 @@ from typing import Any
 from libs.analysis import engine_from_env
 from libs.instagram import InstagramProvider
 from libs.runtime import ServiceRuntime, run
-from services.viral_analysis.handlers import JobCommands
+from services.viral_analysis.handlers import JobCommands, listen_for_jobs
 from services.viral_analysis.runner import AnalysisRunner
 from services.viral_analysis.scheduler import RerunScheduler
 from services.viral_analysis.settings import AnalysisSettings
@@ -21,7 +21,8 @@ def build(
     provider = provider or InstagramProvider.from_env()
     engine = engine or engine_from_env()
     wake = asyncio.Event()
-    runtime.add_consumer("viral-analysis", JobCommands(wake).handlers())
+    runtime.add_consumer("viral-analysis", JobCommands().handlers())
+    runtime.add_background("job-notifications", lambda: listen_for_jobs(settings.database_url, wake))
 
     def runner() -> AnalysisRunner:
         assert runtime.pool is not None

@@ -10,13 +10,36 @@ import structlog
 
 from libs.events import Envelope, Event
 from libs.events.catalog import AnalysisCancelled, AnalysisRequested, AnalysisTriggered
+from libs.events.db import connect
 
 log = structlog.get_logger(__name__)
 
 
+# Workers wake on this notification, which PostgreSQL delivers only once the job change committed
+# (setting an in-process event inside the transaction let a worker look before the row was there).
+JOBS_CHANNEL = "analysis_jobs"
+
+
+async def notify_workers(conn: asyncpg.Connection) -> None:
+    await conn.execute("SELECT pg_notify($1, '')", JOBS_CHANNEL)
+
+
+async def listen_for_jobs(dsn: str, wake: asyncio.Event) -> None:
+    """Set `wake` on every committed job change; raises (to be restarted) if the connection drops."""
+    conn = await connect(dsn)
+    closed = asyncio.Event()
+    try:
+        conn.add_termination_listener(lambda _conn: closed.set())
+        await conn.add_listener(JOBS_CHANNEL, lambda *_: wake.set())
+        wake.set()  # changes made while not listening are found by the next claim
+        await closed.wait()
+        raise ConnectionError("the job notification connection closed")
+    finally:
+        await conn.close(timeout=2)
+
+
 class JobCommands:
-    def __init__(self, wake: asyncio.Event) -> None:
-        self.wake = wake  # nudges the runner; the job table is the real hand-over
+    """The job table is the hand-over to the runner; a notification after commit nudges it."""
 
     def handlers(self) -> dict:
         return {
@@ -47,7 +70,7 @@ class JobCommands:
             e.correlation_id,
             e.event_id,
         )
-        self.wake.set()
+        await notify_workers(conn)
 
     async def on_triggered(self, conn: asyncpg.Connection, e: Envelope, event: Event) -> None:
         assert isinstance(event, AnalysisTriggered)
@@ -63,7 +86,7 @@ class JobCommands:
         )
         if result == "UPDATE 0":
             log.info("analysis.trigger_ignored_while_running", queue_id=event.queue_id, trigger=event.trigger)
-        self.wake.set()
+        await notify_workers(conn)
 
     async def on_cancelled(self, conn: asyncpg.Connection, e: Envelope, event: Event) -> None:
         assert isinstance(event, AnalysisCancelled)

@@ -95,9 +95,9 @@ class AnalysisRunner:
     async def work(self) -> None:
         """One worker: claim, run, repeat; sleep until woken or the poll interval passes."""
         while True:
+            self.wake.clear()  # before the claim: a job committed after it sets the event again
             job = await self._claim()
             if job is None:
-                self.wake.clear()
                 try:
                     await asyncio.wait_for(self.wake.wait(), self.settings.analysis_poll_interval_s)
                 except TimeoutError:

@@ -42,16 +42,19 @@ class RerunScheduler:
                     )
                     if row is None:
                         return triggered
+                    queue_id = str(row["queue_id"])
+                    trigger = NewEvent(
+                        event=AnalysisTriggered(queue_id=queue_id, trigger="schedule", run=row["run"] + 1)
+                    )
+                    # The re-run's events carry the trigger's id as their correlation (a chain of its own).
                     await conn.execute(
                         """UPDATE analysis.jobs SET status = 'pending', trigger = 'schedule',
-                                  triggered_at = now(), next_scheduled_run = NULL
+                                  triggered_at = now(), next_scheduled_run = NULL,
+                                  correlation_id = $2, causation_id = $2
                            WHERE queue_id = $1""",
                         row["queue_id"],
+                        trigger.event_id,
                     )
-                    queue_id = str(row["queue_id"])
-                    event = AnalysisTriggered(queue_id=queue_id, trigger="schedule", run=row["run"] + 1)
-                    await self.store.append(
-                        conn, analysis_stream(queue_id), [NewEvent(event=event)], expected_version=None
-                    )
+                    await self.store.append(conn, analysis_stream(queue_id), [trigger], expected_version=None)
                 triggered += 1
                 log.info("scheduler.rerun_triggered", queue_id=queue_id, run=row["run"] + 1)
