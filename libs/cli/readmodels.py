@@ -1,0 +1,250 @@
+"""`viralspot readmodels ...`: rebuild every read model from the store into a fresh schema, compare it."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import asyncpg
+
+from libs.cli.context import CommandError, Context
+from libs.cli.render import Progress, emit
+from libs.events.db import connect
+from libs.events.envelope import PoisonMessage
+from libs.events.store import EventStore, Position
+
+LIVE_SCHEMA = "readmodel"
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+# Columns the projector fills from the wall clock at projection time, not from the events: a rebuild
+# cannot reproduce them, so the comparison leaves them out.
+IGNORED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "profile_queue": ("projected_at",),  # clock_timestamp() when the row was projected (latency bench)
+}
+
+_RELATIONS = """SELECT c.relname AS name, c.relkind::text AS kind FROM pg_class c
+                JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v') ORDER BY c.relname"""
+_COLUMNS = """SELECT column_name, data_type FROM information_schema.columns
+              WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position"""
+
+
+def schema_name(name: str) -> str:
+    """Schema names cannot be query parameters: only simple lower-case names are accepted, then quoted."""
+    if not _SCHEMA_NAME.match(name):
+        raise CommandError(f"invalid schema name {name!r} (expected {_SCHEMA_NAME.pattern})")
+    return name
+
+
+def ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def add_commands(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    readmodels = groups.add_parser("readmodels", help="rebuild the read models from the store and compare")
+    commands = readmodels.add_subparsers(dest="command", required=True)
+
+    rebuild = commands.add_parser(
+        "rebuild",
+        help="replay the whole store into a fresh schema",
+        description="Creates SCHEMA with the live read-model tables' DDL (and views), then applies every "
+        "stored event in commit order with the projector's own code. The live schema is not touched.",
+    )
+    rebuild.add_argument("--schema", help="target schema (default readmodel_rebuild_<UTC timestamp>)")
+    rebuild.add_argument("--batch-size", type=int, default=1000)
+    rebuild.add_argument("--compare", action="store_true", help="then compare with the live schema")
+    rebuild.add_argument("--drop", action="store_true", help="drop the rebuilt schema at the end")
+    rebuild.set_defaults(run=run_rebuild)
+
+    compare = commands.add_parser(
+        "compare",
+        help="compare a rebuilt schema with the live one; exit 1 when they differ",
+        description="Row counts and content, table by table and view by view. Ignored columns: "
+        + ", ".join(f"{t}.{c}" for t, cs in IGNORED_COLUMNS.items() for c in cs),
+    )
+    compare.add_argument("--schema", required=True, help="the rebuilt schema")
+    compare.add_argument("--live", default=LIVE_SCHEMA, help=f"the live schema (default {LIVE_SCHEMA})")
+    compare.add_argument("--drop", action="store_true", help="drop the rebuilt schema afterwards")
+    compare.set_defaults(run=run_compare)
+
+
+async def create_schema(conn: asyncpg.Connection, live: str, target: str) -> list[str]:
+    """Tables LIKE the live ones INCLUDING ALL; views re-created from their definitions."""
+    async with conn.transaction():
+        if await conn.fetchval("SELECT 1 FROM pg_namespace WHERE nspname = $1", target):
+            raise CommandError(f"schema {target} already exists; choose another --schema or drop it")
+        relations = await conn.fetch(_RELATIONS, live)
+        if not relations:
+            raise CommandError(f"schema {live} has no tables")
+        await conn.execute(f"CREATE SCHEMA {ident(target)}")
+        for r in relations:
+            if r["kind"] != "v":
+                await conn.execute(
+                    f"CREATE TABLE {ident(target)}.{ident(r['name'])} "
+                    f"(LIKE {ident(live)}.{ident(r['name'])} INCLUDING ALL)"
+                )
+        # With the live schema first on the path the definitions come back unqualified, so they bind
+        # to the new schema's tables when re-created there.
+        await conn.execute(f"SET LOCAL search_path TO {ident(live)}")
+        views = await conn.fetch(
+            """SELECT c.relname AS name, pg_get_viewdef(c.oid) AS definition FROM pg_class c
+               JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'v'
+               ORDER BY c.oid""",
+            live,
+        )
+        await conn.execute(f"SET LOCAL search_path TO {ident(target)}")
+        for v in views:
+            await conn.execute(f"CREATE VIEW {ident(target)}.{ident(v['name'])} AS {v['definition']}")
+    return [r["name"] for r in relations]
+
+
+async def replay_store(conn: asyncpg.Connection, target: str, batch_size: int) -> tuple[int, int]:
+    """Every stored event, in commit order, through the projector's batch code into `target`."""
+    from services.projector.handlers import Projector  # the projector's own code, not a copy
+
+    store = EventStore(producer="viralspot-cli")
+    projector = Projector(store, schema=target)
+    total = await conn.fetchval("SELECT count(*) FROM eventstore.events")
+    progress = Progress(f"rebuilding {target}", total=total, every=max(batch_size, 1))
+    after, skipped = Position(), 0
+    while records := await store.read_all(conn, after=after, limit=batch_size):
+        items = []
+        for record in records:
+            try:
+                items.append((record.envelope, record.envelope.event()))
+            except PoisonMessage:
+                skipped += 1  # the live consumer dead-letters these too
+        async with conn.transaction():
+            await projector.apply_batch(conn, items)
+        after = records[-1].position
+        progress.advance(len(records))
+    progress.finish()
+    return progress.done, skipped
+
+
+@dataclass
+class TableDiff:
+    name: str
+    live_rows: int = 0
+    rebuilt_rows: int = 0
+    only_live: int = 0
+    only_rebuilt: int = 0
+    problem: str | None = None
+    samples: list[str] = field(default_factory=list)
+
+    @property
+    def identical(self) -> bool:
+        return self.problem is None and not self.only_live and not self.only_rebuilt
+
+
+async def _columns(conn: asyncpg.Connection, schema: str, table: str) -> dict[str, str]:
+    return {r["column_name"]: r["data_type"] for r in await conn.fetch(_COLUMNS, schema, table)}
+
+
+async def compare_table(conn: asyncpg.Connection, live: str, rebuilt: str, table: str) -> TableDiff:
+    diff = TableDiff(table)
+    live_columns = await _columns(conn, live, table)
+    rebuilt_columns = await _columns(conn, rebuilt, table)
+    if not live_columns or not rebuilt_columns:
+        diff.problem = f"missing in {rebuilt if live_columns else live}"
+        return diff
+    if live_columns != rebuilt_columns:
+        diff.problem = "columns differ"
+        return diff
+    ignored = IGNORED_COLUMNS.get(table, ())
+    # json has no equality operator; compare it as jsonb.
+    select = ", ".join(
+        f"{ident(c)}::jsonb AS {ident(c)}" if t == "json" else ident(c)
+        for c, t in live_columns.items()
+        if c not in ignored
+    )
+    a, b = f"{ident(live)}.{ident(table)}", f"{ident(rebuilt)}.{ident(table)}"
+    diff.live_rows = await conn.fetchval(f"SELECT count(*) FROM {a}")
+    diff.rebuilt_rows = await conn.fetchval(f"SELECT count(*) FROM {b}")
+    for side, first, second in (("-", a, b), ("+", b, a)):
+        rows = await conn.fetch(
+            f"""SELECT count(*) OVER () AS n, row_to_json(d)::text AS row
+                FROM (SELECT {select} FROM {first} EXCEPT ALL SELECT {select} FROM {second}) d LIMIT 3"""
+        )
+        count = rows[0]["n"] if rows else 0
+        if side == "-":
+            diff.only_live = count
+        else:
+            diff.only_rebuilt = count
+        diff.samples.extend(f"{side} {r['row'][:400]}" for r in rows)
+    return diff
+
+
+async def compare_schemas(conn: asyncpg.Connection, live: str, rebuilt: str) -> list[TableDiff]:
+    names = {r["name"] for r in await conn.fetch(_RELATIONS, live)}
+    names |= {r["name"] for r in await conn.fetch(_RELATIONS, rebuilt)}
+    return [await compare_table(conn, live, rebuilt, name) for name in sorted(names)]
+
+
+def report(diffs: list[TableDiff], live: str, rebuilt: str) -> int:
+    emit(f"{'table':<26} {'live':>8} {'rebuilt':>8} {'only live':>10} {'only rebuilt':>13}")
+    for d in diffs:
+        verdict = "ok" if d.identical else f"DIFFERENT{': ' + d.problem if d.problem else ''}"
+        emit(
+            f"{d.name:<26} {d.live_rows:>8} {d.rebuilt_rows:>8} {d.only_live:>10} {d.only_rebuilt:>13}  {verdict}"
+        )
+    emit("ignored columns: " + ", ".join(f"{t}.{c}" for t, cs in IGNORED_COLUMNS.items() for c in cs))
+    different = [d for d in diffs if not d.identical]
+    if not different:
+        emit(f"identical: {live} and {rebuilt} hold the same rows in all {len(diffs)} tables and views")
+        return 0
+    emit(
+        f"{len(different)} of {len(diffs)} tables or views differ ('-' only in {live}, '+' only in {rebuilt}):"
+    )
+    for d in different:
+        emit(f"  {d.name}: {d.problem or f'{d.only_live} rows only live, {d.only_rebuilt} only rebuilt'}")
+        for sample in d.samples:
+            emit(f"    {sample}")
+    return 1
+
+
+async def drop_schema(conn: asyncpg.Connection, schema: str) -> None:
+    await conn.execute(f"DROP SCHEMA IF EXISTS {ident(schema)} CASCADE")
+    emit(f"dropped schema {schema}")
+
+
+async def run_rebuild(ctx: Context, args: argparse.Namespace) -> int:
+    target = schema_name(args.schema or f"readmodel_rebuild_{datetime.now(UTC):%Y%m%d%H%M%S}")
+    if target == LIVE_SCHEMA:
+        raise CommandError("refusing to rebuild into the live schema")
+    conn = await connect(ctx.database_url)
+    try:
+        tables = await create_schema(conn, LIVE_SCHEMA, target)
+        emit(f"created schema {target} with {len(tables)} tables and views like {LIVE_SCHEMA}")
+        try:
+            applied, skipped = await replay_store(conn, target, args.batch_size)
+            emit(f"rebuilt {target} from {applied} events ({skipped} undecodable skipped)")
+            code = (
+                report(await compare_schemas(conn, LIVE_SCHEMA, target), LIVE_SCHEMA, target)
+                if args.compare
+                else 0
+            )
+        finally:
+            if args.drop:
+                await drop_schema(conn, target)
+    finally:
+        await conn.close()
+    return code
+
+
+async def run_compare(ctx: Context, args: argparse.Namespace) -> int:
+    live, rebuilt = schema_name(args.live), schema_name(args.schema)
+    if live == rebuilt:
+        raise CommandError("--schema and --live name the same schema")
+    conn = await connect(ctx.database_url)
+    try:
+        if not await conn.fetchval("SELECT 1 FROM pg_namespace WHERE nspname = $1", rebuilt):
+            raise CommandError(f"schema {rebuilt} does not exist; run `viralspot readmodels rebuild` first")
+        code = report(await compare_schemas(conn, live, rebuilt), live, rebuilt)
+        if args.drop:
+            await drop_schema(conn, rebuilt)
+    finally:
+        await conn.close()
+    return code
