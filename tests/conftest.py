@@ -102,6 +102,8 @@ def service_env(database_url: str, amqp_url: str, topology: Topology) -> dict[st
         "RETRY_BASE_DELAY_S": str(topology.retry.base_delay_s),
         "RETRY_MAX_DELAY_S": str(topology.retry.max_delay_s),
         "LOG_LEVEL": "INFO",
+        # An ephemeral ops port: the services' fixed defaults may be taken by `make run` or another test.
+        "OPS_PORT": "0",
     }
 
 
@@ -119,7 +121,7 @@ def make_settings(cls: type[Any], database_url: str, amqp_url: str, topology: To
         retry_base_delay_s=topology.retry.base_delay_s,
         retry_max_delay_s=topology.retry.max_delay_s,
         shutdown_timeout_s=5,
-        **extra,
+        **{"ops_port": None, **extra},  # no fixed ops port: `make run` or another test may hold it
     )
 
 
