@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 VENV_STAMP := .venv/.installed
 
-.PHONY: install run test test-fast lint bench migrate services contracts up clean
+.PHONY: install run test test-fast lint bench migrate services browser contracts up clean
 
 install: $(VENV_STAMP)
 
@@ -16,13 +16,17 @@ $(VENV_STAMP): requirements.lock pyproject.toml
 services:
 	bash infra/scripts/ensure-services.sh
 
+# Debian's Chromium for the web page test (installed once, only when missing).
+browser:
+	bash infra/scripts/ensure-browser.sh
+
 migrate: install services
 	$(PY) -m libs.events.migrate
 
 run: install services
 	bash infra/scripts/run-local.sh
 
-test: install services
+test: install services browser
 	$(PY) -m pytest -q
 
 test-fast: install
@@ -34,6 +38,7 @@ lint: install
 	$(PY) -m mypy libs
 
 bench: install services
+	bash infra/scripts/ensure-bench-tools.sh || true
 	$(PY) -m bench
 
 contracts: install

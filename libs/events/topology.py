@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractExchange
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,10 @@ class Topology:
     def dead_letter_queue(self, consumer: str) -> str:
         return f"{self.queue(consumer)}.dlq"
 
+    def live_queue(self, listener: str) -> str:
+        """A per-process fan-out queue; the namespace keeps tests and benches apart."""
+        return f"{self.namespace}.live.{listener}"
+
     def all_queues(self) -> list[str]:
         names = []
         for consumer in self.subscriptions:
@@ -94,6 +98,42 @@ async def declare(channel: AbstractChannel, topology: Topology) -> AbstractExcha
                 },
             )
     return exchange
+
+
+# What a person following an analysis sees change: the gateway streams these to its web page.
+LIVE_ANALYSIS_EVENTS: tuple[str, ...] = (
+    "AnalysisStarted",
+    "ProgressUpdated",
+    "CompetitorStatusChanged",
+    "AnalysisCompleted",
+    "AnalysisFailed",
+    "AnalysisCancelled",
+)
+
+
+async def declare_live_queue(
+    channel: AbstractChannel,
+    topology: Topology,
+    listener: str,
+    bindings: tuple[str, ...] = LIVE_ANALYSIS_EVENTS,
+    max_length: int = 10_000,
+) -> AbstractQueue:
+    """An exclusive, auto-deleted queue of one process bound to `bindings`: a live view, not work.
+
+    Nothing in it is worth keeping when the process goes, and a stalled listener loses the oldest
+    messages rather than growing the broker's memory.
+    """
+    exchange = await channel.declare_exchange(topology.exchange, aio_pika.ExchangeType.TOPIC, durable=True)
+    queue = await channel.declare_queue(
+        topology.live_queue(listener),
+        durable=False,
+        exclusive=True,
+        auto_delete=True,
+        arguments={"x-max-length": max_length, "x-overflow": "drop-head"},
+    )
+    for key in bindings:
+        await queue.bind(exchange, routing_key=key)
+    return queue
 
 
 async def delete(channel: AbstractChannel, topology: Topology) -> None:

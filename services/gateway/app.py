@@ -12,7 +12,7 @@ from prometheus_client import Counter, Histogram
 from libs.events import EventStore
 from libs.runtime.ops import add_ops_routes
 from libs.runtime.service import ServiceRuntime
-from services.gateway import analyses, analysis_queries, crawler_routes, keys, profiles
+from services.gateway import analyses, analysis_queries, crawler_routes, job_events, keys, profiles, web_page
 from services.gateway.errors import error_middleware
 from services.gateway.settings import GatewaySettings
 
@@ -55,5 +55,8 @@ def create_app(runtime: ServiceRuntime, settings: GatewaySettings) -> web.Applic
     app.add_routes(crawler_routes.routes)
     app.add_routes(analyses.routes)
     app.add_routes(analysis_queries.routes)
+    app.add_routes(job_events.routes)
+    app.add_routes(web_page.routes)
+    job_events.attach(app)
     add_ops_routes(app, runtime)
     return app

@@ -1,0 +1,82 @@
+"""The web page in Debian's Chromium, driven by Playwright, against the running system and simulator."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+
+
+def chromium() -> str:
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"Chromium is not installed at {CHROMIUM}: run infra/scripts/ensure-browser.sh "
+            "(apt-get install chromium chromium-driver) before the web page tests."
+        )
+    return str(CHROMIUM)
+
+
+async def test_page_follows_an_analysis_live_and_shows_its_results(
+    api: TestClient, analysis, sim, output_dir: Path
+) -> None:
+    from playwright.async_api import async_playwright
+
+    await sim.control("config", {"latency_ms": 150})  # slow enough to watch the steps go by
+    base = str(api.make_url("/"))
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
+        try:
+            page = await browser.new_page(viewport={"width": 1100, "height": 900})
+            problems: list[str] = []
+            page.on("pageerror", lambda error: problems.append(str(error)))
+            await page.goto(base)
+            await page.evaluate("window.notReloaded = true")
+
+            # A bad username is explained in words, not in codes.
+            await page.fill("#profile-username", "not a name!")
+            await page.click("#profile-form button")
+            await page.wait_for_function("document.getElementById('profile-status').textContent.length > 0")
+            assert "Instagram username" in await page.text_content("#profile-status")
+
+            await page.fill("#primary-username", "@FitWithMaya")
+            await page.fill("#competitors", "fit.coach.amy, gym.bro.max\nyoga.with.lin")
+            await page.fill("#content-type", "Fitness tips and home workouts")
+            await page.fill("#target-audience", "Busy parents <script>alert(1)</script>")
+            await page.fill("#goals", "Grow followers")
+            await page.click("#analysis-submit")
+
+            seen: list[int] = []
+            modes: set[str] = set()
+            steps: set[str] = set()
+            async with asyncio.timeout(120):
+                while not await page.is_visible("#results-section"):
+                    value = int(await page.get_attribute("#progress-value", "data-value") or 0)
+                    if not seen or seen[-1] != value:
+                        seen.append(value)
+                    modes.add(await page.text_content("#connection-mode") or "")
+                    current = await page.query_selector("#steps li.current")
+                    if current is not None:
+                        steps.add(await current.get_attribute("data-step") or "")
+                    await asyncio.sleep(0.05)
+                await page.wait_for_selector("#generated-hooks li")
+            assert await page.evaluate("window.notReloaded") is True, "the page reloaded"
+            assert "live" in modes, f"progress came by polling, not by the event stream: {modes}"
+            assert len(seen) >= 4 and seen == sorted(seen) and seen[-1] == 100, seen
+            assert len(steps) >= 3, steps
+            assert await page.text_content("#job-status") == "completed"
+            competitor_rows = await page.query_selector_all("#competitor-table tbody tr")
+            assert len(competitor_rows) == 3
+            assert len(await page.query_selector_all("#generated-hooks li")) == 5
+            assert len(await page.query_selector_all("#scripts article")) == 5
+            assert len(await page.query_selector_all("#chart svg rect.bar")) >= 1
+            assert await page.query_selector("#chart svg line.median") is not None
+            assert "x" in (await page.text_content("#reels-table tbody tr td.num:nth-child(4)") or "")
+            assert problems == [], problems
+            await page.screenshot(path=str(output_dir / "analysis-results.png"), full_page=True)
+        finally:
+            await browser.close()
