@@ -8,13 +8,15 @@ import platform
 import signal
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import uvloop
 
-from bench import backbone, http_load, report
+from bench import analysis, backbone, http_load, ingest, report, sse
 from bench.environment import BenchEnvironment, progress
+from bench.http_load import ensure_bench_tools
 from libs.runtime.logging import configure_logging
 
 EVENTS = 20_000
@@ -49,24 +51,49 @@ async def machine(env: BenchEnvironment) -> dict[str, Any]:
     }
 
 
-async def run() -> dict[str, Any]:
+async def backbone_figures(env: BenchEnvironment) -> dict[str, Any]:
+    results: dict[str, Any] = {
+        "append_to_projected": progress("1. append to projected", await backbone.append_latency(env)),
+        "raw_broker": progress("2. raw broker round-trip", await backbone.raw_broker_throughput(env, EVENTS)),
+        "projector": [],
+    }
+    for i, batch_size in enumerate(BATCH_SIZES):
+        first_id = FIRST_ID + i * EVENTS
+        figures = await backbone.projector_throughput(env, EVENTS, batch_size, first_id)
+        results["projector"].append(progress(f"2. projector, batch size {batch_size}", figures))
+    return results
+
+
+# Run in this order; each one's figures go to results[name] and report.SECTIONS[name] renders them.
+SECTIONS: dict[str, Callable[[BenchEnvironment], Awaitable[dict[str, Any]]]] = {
+    "backbone": backbone_figures,
+    "http": http_load.profile_requests,
+    "ingest": ingest.section,
+    "analysis": analysis.section,
+    "status": analysis.status_section,
+    "sse": sse.idle_streams,
+}
+
+
+def selected() -> list[str]:
+    """BENCH_ONLY=ingest,status runs those sections alone; unset or empty runs them all."""
+    wanted = [name.strip() for name in os.environ.get("BENCH_ONLY", "").split(",") if name.strip()]
+    unknown = set(wanted) - set(SECTIONS)
+    if unknown:
+        sys.exit(f"BENCH_ONLY: unknown sections {sorted(unknown)}; known: {', '.join(SECTIONS)}")
+    return [name for name in SECTIONS if name in wanted] if wanted else list(SECTIONS)
+
+
+async def run(sections: list[str]) -> dict[str, Any]:
     started = time.monotonic()
     results: dict[str, Any] = {"started_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    await ensure_bench_tools()
     async with BenchEnvironment() as env:
         results["machine"] = await machine(env)
         await env.start_gateway()
         await env.start_projector()
-        results["append_to_projected"] = progress(
-            "1. append to projected", await backbone.append_latency(env)
-        )
-        raw = await backbone.raw_broker_throughput(env, EVENTS)
-        results["raw_broker"] = progress("2. raw broker round-trip", raw)
-        results["projector"] = []
-        for i, batch_size in enumerate(BATCH_SIZES):
-            first_id = FIRST_ID + i * EVENTS
-            figures = await backbone.projector_throughput(env, EVENTS, batch_size, first_id)
-            results["projector"].append(progress(f"2. projector, batch size {batch_size}", figures))
-        results["profile_requests"] = await http_load.profile_requests(env)
+        for name in sections:
+            results[name] = await SECTIONS[name](env)
     results["duration_s"] = round(time.monotonic() - started)
     return results
 
@@ -76,7 +103,7 @@ async def main() -> None:
     task = asyncio.current_task()
     assert task is not None
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-    print(report.write(await run()))
+    print(report.write(await run(selected())))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,10 @@ from collections.abc import Callable
 from types import TracebackType
 
 TICK = os.sysconf("SC_CLK_TCK")
-GROUPS = ("gateway", "projector", "reference", "postgresql", "rabbitmq", "bench", "bench children", "other")
+GROUPS = (
+    "gateway", "projector", "profile-ingest", "viral-analysis", "simulator", "reference",
+    "postgresql", "rabbitmq", "bench", "bench children", "other",
+)  # fmt: skip
 
 
 def _cpu_seconds() -> dict[int, tuple[str, float]]:

@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Any
 
 import aio_pika
+import aiohttp
 import asyncpg
 
 from libs.events import Topology
@@ -24,6 +25,8 @@ from libs.events.db import create_pool
 from libs.events.migrate import migrate
 from tests.support import infra
 from tests.support.processes import ServiceProcess
+
+SIMULATOR_SEED = 42  # the bench picks its usernames from the simulator's world with this seed
 
 
 class BenchEnvironment:
@@ -73,13 +76,15 @@ class BenchEnvironment:
             **extra,
         }
 
-    async def start(self, name: str, module: str, port_variable: str, **extra: str) -> ServiceProcess:
-        """Start `module` as its own process and wait until its /readyz answers."""
+    async def start(
+        self, name: str, module: str, port_variable: str, ready_path: str = "/readyz", **extra: str
+    ) -> ServiceProcess:
+        """Start `module` as its own process and wait until its readiness path answers."""
         port = self.ports.setdefault(name, infra.free_port())
         env = self.service_env(**{port_variable: str(port)}, **extra)
         process = ServiceProcess(module, env, self.logs / f"{name}.log").start()
         self.processes[name] = process
-        await process.wait_ready(f"http://127.0.0.1:{port}/readyz", timeout_s=60)
+        await process.wait_ready(f"http://127.0.0.1:{port}{ready_path}", timeout_s=60)
         return process
 
     async def start_gateway(self) -> ServiceProcess:
@@ -88,6 +93,34 @@ class BenchEnvironment:
     async def start_projector(self, batch_size: int | None = None) -> ServiceProcess:
         extra = {"PROJECTOR_BATCH_SIZE": str(batch_size)} if batch_size else {}
         return await self.start("projector", "services.projector", "OPS_PORT", **extra)
+
+    async def start_simulator(self, latency_ms: float) -> str:
+        """The Instagram simulator in its own process, so its CPU is not ours; one shared by every figure."""
+        if "simulator" not in self.processes:
+            seed = str(SIMULATOR_SEED)
+            await self.start("simulator", "infra.simulator", "SIM_PORT", "/__sim/health", SIM_SEED=seed)
+        url = f"http://127.0.0.1:{self.ports['simulator']}"
+        async with aiohttp.ClientSession() as session:
+            async with session.post(f"{url}/__sim/config", json={"latency_ms": latency_ms}) as response:
+                assert response.status == 200, await response.text()
+        return url
+
+    async def simulator_calls(self) -> int:
+        """Provider requests the simulator has answered so far."""
+        url = f"http://127.0.0.1:{self.ports['simulator']}/__sim/stats"
+        async with aiohttp.ClientSession() as session, session.get(url) as response:
+            return int((await response.json())["total"])
+
+    async def start_with_provider(self, name: str, module: str, **extra: str) -> ServiceProcess:
+        """A service whose Instagram client talks to the simulator; the client's own budget is off,
+        the simulator does not limit either, so provider latency is the only brake measured."""
+        url = f"http://127.0.0.1:{self.ports['simulator']}"
+        provider = {
+            "INSTAGRAM_SCRAPER_URL": url,
+            "TRANSCRIPT_API_URL": url,
+            "PROVIDER_RATE_LIMIT_PER_MINUTE": "0",
+        }
+        return await self.start(name, module, "OPS_PORT", **provider, **extra)
 
     def pids(self) -> dict[int, str]:
         return {p.proc.pid: name for name, p in self.processes.items() if p.proc is not None}

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,24 +21,39 @@ DUPLICATES = 64  # usernames queued beforehand and then requested over and over
 LUA = Path(__file__).with_name("profile_requests.lua")
 
 
-def ensure_wrk() -> bool:
-    """Install wrk from Debian when it is missing and we may; False means use the Python fallback."""
-    if shutil.which("wrk") is None and shutil.which("apt-get") is not None and os.geteuid() == 0:
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        install = ["apt-get", "install", "-y", "-qq", "wrk"]
-        if subprocess.run(install, env=env, capture_output=True, check=False).returncode != 0:
-            subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True, check=False)
-            subprocess.run(install, env=env, capture_output=True, check=False)
-    return shutil.which("wrk") is not None
+ENSURE_TOOLS = Path(__file__).resolve().parents[1] / "infra" / "scripts" / "ensure-bench-tools.sh"
 
 
-async def load(base_url: str, use_wrk: bool, mode: str, prefix: str, seconds: float) -> dict[str, Any]:
-    args = [mode, prefix, str(DUPLICATES)]
+async def ensure_bench_tools() -> None:
+    """Install wrk when it is missing and we may; without it the figures come from bench.loadgen."""
+    process = await asyncio.create_subprocess_exec(
+        "bash", str(ENSURE_TOOLS), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    out, _ = await process.communicate()
+    if process.returncode != 0:
+        print(f"wrk unavailable, using the Python load generator: {out.decode().strip()}", flush=True)
+
+
+def load_generator() -> tuple[bool, str]:
+    use_wrk = shutil.which("wrk") is not None
+    return use_wrk, "wrk -t1" if use_wrk else "python aiohttp (bench.loadgen)"
+
+
+async def load(
+    base_url: str,
+    use_wrk: bool,
+    mode: str,
+    prefix: str,
+    seconds: float,
+    connections: int = CONNECTIONS,
+    count: int = DUPLICATES,
+) -> dict[str, Any]:
+    args = [mode, prefix, str(count)]
     if use_wrk:
-        command = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "5s", "-s", str(LUA)]
+        command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "-s", str(LUA)]
         command += [base_url, "--", *args]
     else:
-        command = [sys.executable, "-m", "bench.loadgen", base_url, str(seconds), str(CONNECTIONS), *args]
+        command = [sys.executable, "-m", "bench.loadgen", base_url, str(seconds), str(connections), *args]
     process = await asyncio.create_subprocess_exec(
         *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
@@ -60,12 +73,19 @@ async def load(base_url: str, use_wrk: bool, mode: str, prefix: str, seconds: fl
 
 
 async def measure(
-    env: BenchEnvironment, base_url: str, use_wrk: bool, mode: str, prefix: str
+    env: BenchEnvironment,
+    base_url: str,
+    use_wrk: bool,
+    mode: str,
+    prefix: str,
+    connections: int = CONNECTIONS,
+    count: int = DUPLICATES,
 ) -> dict[str, Any]:
     # The warm-up asks for other new usernames, so the measured run's are still new.
-    await load(base_url, use_wrk, mode, prefix + "w" if mode == "new" else prefix, WARMUP_S)
+    warmup_prefix = prefix + "w" if mode == "new" else prefix
+    await load(base_url, use_wrk, mode, warmup_prefix, WARMUP_S, connections, count)
     with CpuUse(env.pids) as cpu:
-        figures = await load(base_url, use_wrk, mode, prefix, SECONDS)
+        figures = await load(base_url, use_wrk, mode, prefix, SECONDS, connections, count)
     return {**figures, "cpu_cores": cpu.cores}
 
 
@@ -79,9 +99,9 @@ async def queue_depth(env: BenchEnvironment) -> int:
 async def profile_requests(env: BenchEnvironment) -> dict[str, Any]:
     """Bare reference first (alone on the machine), then the gateway from an empty store."""
     assert env.pool is not None
-    use_wrk = ensure_wrk()
+    use_wrk, generator = load_generator()
     results: dict[str, Any] = {
-        "load_generator": "wrk -t1" if use_wrk else "python aiohttp (bench.loadgen)",
+        "load_generator": generator,
         "connections": CONNECTIONS,
         "seconds": SECONDS,
         "warmup_s": WARMUP_S,

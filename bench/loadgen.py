@@ -1,7 +1,8 @@
 """Fallback load generator when wrk cannot be installed: aiohttp, N keep-alive connections, own process.
 
-Same requests and the same BENCH_JSON line as profile_requests.lua. It is slower than wrk, so a
-ceiling it reports may be its own. Usage: python -m bench.loadgen URL SECONDS CONNECTIONS MODE PREFIX [COUNT]
+Same requests (modes new, duplicate, get) and the same BENCH_JSON line as profile_requests.lua. It is
+slower than wrk, so a ceiling it reports may be its own.
+Usage: python -m bench.loadgen URL SECONDS CONNECTIONS MODE PREFIX [COUNT]
 """
 
 from __future__ import annotations
@@ -27,13 +28,15 @@ async def run(base: str, seconds: float, connections: int, mode: str, prefix: st
         sent = 0
         while time.monotonic() < deadline:
             sent += 1
-            if mode == "duplicate":
-                name = f"{prefix}{(sent * 7 + worker) % count}"
+            if mode == "get":
+                method, url = "GET", f"{base}{prefix}{(sent * 7 + worker) % count}"
+            elif mode == "duplicate":
+                method, url = "POST", f"{base}/api/profile/{prefix}{(sent * 7 + worker) % count}/request"
             else:
-                name = f"{prefix}{worker}_{sent}"
+                method, url = "POST", f"{base}/api/profile/{prefix}{worker}_{sent}/request"
             started = time.perf_counter()
             try:
-                async with session.post(f"{base}/api/profile/{name}/request") as response:
+                async with session.request(method, url) as response:
                     await response.read()
                     non_2xx += not 200 <= response.status < 300
             except aiohttp.ClientError:

@@ -1,6 +1,7 @@
 -- wrk script for POST /api/profile/{username}/request.
 -- Arguments after `--`: "new" <prefix> (a distinct username per request)
--- or "duplicate" <prefix> <count> (cycles through <prefix>0 .. <prefix><count-1>, queued beforehand).
+-- or "duplicate" <prefix> <count> (cycles through <prefix>0 .. <prefix><count-1>, queued beforehand),
+-- or "get" <path prefix> <count>: GET <path prefix>0 .. <path prefix><count-1> in turn (status polls).
 -- done() prints one line "BENCH_JSON {...}" with the figures the bench reads.
 
 local threads = {}
@@ -20,12 +21,16 @@ function init(args)
         for i = 0, count - 1 do
             fixed[i] = wrk.format("POST", "/api/profile/" .. prefix .. i .. "/request")
         end
+    elseif mode == "get" then
+        for i = 0, count - 1 do
+            fixed[i] = wrk.format("GET", prefix .. i)
+        end
     end
 end
 
 function request()
     sent = sent + 1
-    if mode == "duplicate" then
+    if mode == "duplicate" or mode == "get" then
         return fixed[(sent * 7 + id) % count]
     end
     return wrk.format("POST", "/api/profile/" .. prefix .. id .. "_" .. sent .. "/request")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+from bench.analysis import CRITICAL_PATH_GOAL, JOB_GOAL_S, STATUS_GOALS
 from bench.cpu import GROUPS
 
 RESULTS = Path(__file__).with_name("results")
@@ -13,8 +15,20 @@ RESULTS = Path(__file__).with_name("results")
 GOALS = {"projector_ratio": 0.6, "new_rps": 800, "duplicate_rps": 2000, "p99_ms": 50}
 
 
+class Section(NamedTuple):
+    """One section of the report: its tables, its rows of the CPU table, its Method paragraphs."""
+
+    lines: list[str]
+    cpu: list[tuple[str, dict[str, float]]]
+    method: list[str]
+
+
 def _row(*cells: object) -> str:
     return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def _table_head(title: str, columns: tuple[str, ...]) -> list[str]:
+    return [title, "", _row(*columns), _row(*["---"] * len(columns))]
 
 
 def _check(ok: bool) -> str:
@@ -35,17 +49,31 @@ def _http_row(label: str, c: dict[str, Any], ref: dict[str, Any], *extra: object
 
 
 def markdown(r: dict[str, Any]) -> str:
-    m, lat, raw, http = r["machine"], r["append_to_projected"], r["raw_broker"], r["profile_requests"]
+    m = r["machine"]
+    ran = [name for name in SECTIONS if name in r]
+    sections = [SECTIONS[name](r[name]) for name in ran]
     lines = [
         "# ViralSpot event backbone benchmark",
         "",
-        f"Run at {r['started_at']} in {r['duration_s']} s (`make bench`, one run for every figure).",
+        f"Run at {r['started_at']} in {r['duration_s']} s (`make bench`, one run for every figure; "
+        f"sections: {', '.join(ran)}).",
         f"Machine: {m['nproc']} CPUs ({m['cpu_model']}), Linux {m['kernel']}, Python {m['python']}, "
         f"PostgreSQL {m['postgresql']}, RabbitMQ {m['rabbitmq']}; at start: load average {m['loadavg']}, "
         f"{m['other_postgres_sessions']} PostgreSQL sessions of others.",
-        "Gateway, projector, the load generator, PostgreSQL and RabbitMQ all share these CPUs and one disk;",
-        "figures move by tens of percent between runs when other work shares the machine.",
-        "",
+        "Our services, the simulator, the load generator, PostgreSQL and RabbitMQ all share these CPUs and one",
+        "disk; figures move by tens of percent between runs when other work shares the machine.",
+    ]
+    for section in sections:
+        lines += ["", *section.lines]
+    cpu = [row for section in sections for row in section.cpu]
+    lines += ["", f"## CPU use during each measurement, in cores of {m['nproc']}", "", *cpu_table(cpu), ""]
+    lines += ["## Method", "", *(p for section in sections for p in section.method), ""]
+    return "\n".join(lines)
+
+
+def backbone_section(b: dict[str, Any]) -> Section:
+    lat, raw = b["append_to_projected"], b["raw_broker"]
+    lines = [
         f"## 1. Append to projected, {lat['target_rate']} appends/s for {lat['seconds']} s",
         "",
         _row("events", "achieved appends/s", "p50 ms", "p90 ms", "p99 ms", "max ms"),
@@ -78,7 +106,7 @@ def markdown(r: dict[str, Any]) -> str:
             "the same messages, published before the consumer started",
         ),
     ]
-    for p in r["projector"]:
+    for p in b["projector"]:
         ratio, goal = p["events_per_s"] / raw["events_per_s"], GOALS["projector_ratio"]
         lines.append(
             _row(
@@ -90,9 +118,17 @@ def markdown(r: dict[str, Any]) -> str:
                 f"its {p['startup_s']} s start-up; appended and relayed in {p['append_and_publish_s']} s",
             )
         )
+    cpu = [
+        ("raw round-trip (publisher = bench)", raw["cpu_cores"]),
+        ("raw drain", raw["backlog_cpu_cores"]),
+    ]
+    cpu += [(f"projector drain, batch {p['batch_size']}", p["cpu_cores"]) for p in b["projector"]]
+    return Section(lines, cpu, METHOD[:2])
+
+
+def http_section(http: dict[str, Any]) -> Section:
     ref = http["reference"]
-    lines += [
-        "",
+    lines = [
         f"## 3. POST /api/profile/{{username}}/request ({http['load_generator']}, "
         f"{http['connections']} connections, {http['seconds']} s after a {http['warmup_s']} s warm-up)",
         "",
@@ -109,28 +145,22 @@ def markdown(r: dict[str, Any]) -> str:
         ok = c["requests_per_s"] >= goal_rps and c["p99_ms"] < GOALS["p99_ms"] and c["non_2xx"] == 0
         goal = f"{goal_rps}/s, p99 < {GOALS['p99_ms']} ms: {_check(ok)}"
         lines.append(_http_row(label, c, ref, c["queue_depth_before"], c["outbox_backlog_after"], goal))
-    lines += ["", f"## CPU use during each measurement, in cores of {m['nproc']}", "", *cpu_table(r), ""]
-    lines += ["## Method", "", *METHOD, ""]
-    return "\n".join(lines)
-
-
-def cpu_table(r: dict[str, Any]) -> list[str]:
-    """PostgreSQL and RabbitMQ serve everyone on the machine; `other` is processes that are not ours.
-    `bench children` is wrk, or the raw consumer process, which exit inside the measurement."""
-    http = r["profile_requests"]
-    measured = [
-        ("raw round-trip (publisher = bench)", r["raw_broker"]["cpu_cores"]),
-        ("raw drain", r["raw_broker"]["backlog_cpu_cores"]),
-    ]
-    measured += [(f"projector drain, batch {p['batch_size']}", p["cpu_cores"]) for p in r["projector"]]
-    measured += [
+    cpu = [
         ("bare reference", http["reference"]["cpu_cores"]),
         ("gateway, new", http["new"]["cpu_cores"]),
         ("gateway, duplicates", http["duplicate"]["cpu_cores"]),
         ("gateway, duplicates after new", http["duplicate_after_new"]["cpu_cores"]),
     ]
-    rows = [_row("measurement", *GROUPS), _row(*["---"] * (len(GROUPS) + 1))]
-    rows += [_row(name, *(cores.get(g, 0) for g in GROUPS)) for name, cores in measured]
+    return Section(lines, cpu, METHOD[2:3])
+
+
+def cpu_table(measured: list[tuple[str, dict[str, float]]]) -> list[str]:
+    """PostgreSQL and RabbitMQ serve everyone on the machine; `other` is processes that are not ours.
+    `bench children` is wrk, or the raw consumer process, which exit inside the measurement.
+    Only the groups that used any CPU get a column."""
+    groups = [g for g in GROUPS if any(cores.get(g) for _, cores in measured)]
+    rows = [_row("measurement", *groups), _row(*["---"] * (len(groups) + 1))]
+    rows += [_row(name, *(cores.get(g, 0) for g in groups)) for name, cores in measured]
     return rows
 
 
@@ -159,9 +189,223 @@ METHOD = [
 ]
 
 
+def ingest_section(ingest: dict[str, Any]) -> Section:
+    columns = (
+        "provider latency", "profiles", "reels each", "provider calls each", "profiles/s", "seconds",
+        "first done s", "fetch p50 ms", "bound profiles/s", "ratio to bound", "profile-ingest RSS max MiB",
+        "VmHWM MiB", "failed", "goal",
+    )  # fmt: skip
+    lines = _table_head(
+        f"## 4. Profile ingestion, {ingest['reels']} reels each, INGEST_CONCURRENCY={ingest['ingest_concurrency']}",
+        columns,
+    )
+    cpu = []
+    for run in ingest["runs"]:
+        bound, memory = run.get("bound"), run["memory"]
+        if bound:
+            ok = bound["ratio"] >= bound["goal"] and run["failed"] == 0
+            goal = f">= {bound['goal']} of the bound: {_check(ok)}"
+            bound_cells: tuple[object, ...] = (bound["profiles_per_s"], f"{bound['ratio']:.2f}")
+        else:
+            goal, bound_cells = "none (no latency, no bound)", ("", "")
+        lines.append(
+            _row(
+                f"{run['latency_ms']} ms",
+                run["profiles"],
+                run["reels_per_profile"],
+                run["provider_calls_per_profile"],
+                run["profiles_per_s"],
+                run["seconds"],
+                run["first_completed_s"],
+                run["fetch_p50_ms"],
+                *bound_cells,
+                memory["rss_max_mib"],
+                memory["vm_hwm_mib"],
+                run["failed"],
+                goal,
+            )
+        )
+        cpu.append((f"ingestion, {run['latency_ms']} ms", run["cpu_cores"]))
+    bounded = next((run["bound"] for run in ingest["runs"] if run.get("bound")), None)
+    if bounded:
+        lines += [
+            "",
+            f"Bound = INGEST_CONCURRENCY / (calls on the critical path x latency) = "
+            f"{bounded['ingest_concurrency']} / ({bounded['critical_path_calls']} x latency). The critical "
+            "path (services/profile_ingest/handlers.py `_fetch`): the profile, then its reels and its similar "
+            "accounts in parallel; 50 reels are one page (libs/instagram `get_reels` pages of 50), so 2 calls "
+            "of the 3 a profile makes wait on each other.",
+        ]
+    method = [
+        "4. A `python -m infra.simulator` process (seed 42) answers the provider calls; a fresh "
+        "`python -m services.profile_ingest` process consumes, with its Instagram client pointed at the "
+        "simulator and its own request budget off (PROVIDER_RATE_LIMIT_PER_MINUTE=0; its default of 600/min "
+        "would otherwise be the brake) and every other setting at its default (INGEST_CONCURRENCY, "
+        f"INGEST_REELS_LIMIT={ingest['reels_limit']}, similar accounts fetched: {ingest['fetch_similar']}). "
+        "The store is emptied first, so nothing earlier reaches it. The usernames are picked from the "
+        "simulator's world so that each creator has exactly 50 reels. The bench commits one `ProfileRequested` "
+        "per username in one transaction (the gateway's relay publishes them), sets the simulator's latency "
+        "and times from that commit to the last `ProfileIngested` (its occurred_at); profiles/s = ingested / "
+        "that time. 'first done' is the first ProfileIngested; 'fetch p50' is the events' duration_ms, the "
+        "provider part of one ingestion; provider calls each comes from the simulator's counters. Memory: "
+        "VmRSS of the profile-ingest process sampled every 50 ms during the run (max), and its VmHWM (peak "
+        "since its start, so the 300 ms row covers both runs).",
+    ]
+    return Section(lines, cpu, method)
+
+
+def analysis_section(analysis: dict[str, Any]) -> Section:
+    columns = (
+        "provider latency", "jobs", "median s", "max s", "submit to claimed s", "claim to completed s (median)",
+        "critical path calls per job",
+        "critical path s (median)", "ratio to critical path (median / max)", "network-only ratio (median)",
+        "goal",
+    )  # fmt: skip
+    lines = _table_head(
+        f"## 5. Viral analysis job, 1 primary + {analysis['competitors']} competitors, submit to completed",
+        columns,
+    )
+    cpu = []
+    for run in analysis["runs"]:
+        if "ratio_median" in run:
+            ok = run["ratio_median"] <= CRITICAL_PATH_GOAL
+            goal = f"median <= {CRITICAL_PATH_GOAL}x the critical path: {_check(ok)}"
+            path_cells: tuple[object, ...] = (
+                run["critical_path_median_s"], f"{run['ratio_median']:.2f} / {run['ratio_max']:.2f}",
+                f"{run['network_only_ratio_median']:.2f}",
+            )  # fmt: skip
+        else:
+            goal = f"median < {JOB_GOAL_S:g} s: {_check(run['median_s'] < JOB_GOAL_S)}"
+            path_cells = ("", "", "")
+        calls = ", ".join(str(c) for c in run["critical_path_calls"])
+        lines.append(
+            _row(
+                f"{run['latency_ms']} ms",
+                run["jobs"],
+                run["median_s"],
+                run["max_s"],
+                ", ".join(f"{c:.2f}" for c in run["claim_s"]),
+                run["run_median_s"],
+                calls,
+                *path_cells,
+                goal,
+            )
+        )
+        cpu.append((f"analysis jobs, {run['latency_ms']} ms", run["cpu_cores"]))
+    t = analysis["transcripts"]
+    lines += [
+        "",
+        "Critical path of a job in provider calls (services/viral_analysis/runner.py): the primary and the "
+        "competitors are fetched in parallel, each its profile then one page of reels "
+        f"({analysis['reels_per_profile']} reels, pages of 50): 2 calls; then each profile's transcripts in "
+        f"batches ({t['primary']} wanted for the primary, {t['competitor']} per competitor; a batch asks at "
+        "once for as many as are still missing, the next only if some had no speech): 1 call per batch. "
+        "Per job: 2 + the most batches any of its profiles needed (worked out from the job's ContentFetched "
+        "reels and the transcripts stored). The analysis engine (local) uses no network. Critical path time "
+        "= calls x 200 ms + the median claim-to-completed time of the 0 ms jobs (the run's own work that "
+        "does not wait on the provider: events, database, the engine). The job time it is compared with "
+        "runs from the submit, so a slow hand-over counts against the goal; the network-only ratio divides "
+        "by calls x 200 ms alone. 'Submit to claimed' is the job's AnalysisStarted: about 1 s there means "
+        "a worker missed the wake-up and slept its poll interval (ANALYSIS_POLL_INTERVAL_S).",
+    ]
+    method = [
+        "5. Processes: gateway, projector, `python -m services.viral_analysis` (defaults, engine local, "
+        "client budget off as in 4) and the simulator. One job at a time is submitted with POST "
+        "/api/viral-ideas/queue (a new session, a primary and 5 competitors never fetched before, so no "
+        "transcript comes from the cache, auto re-run off); its time = the job's AnalysisCompleted "
+        "occurred_at minus the bench's clock just before the POST (the event store is polled every 50 ms). "
+        "5 jobs with the simulator at 0 ms, then 5 at 200 ms. Goals are judged on the median of the 5; the "
+        "max is shown beside it.",
+    ]
+    return Section(lines, cpu, method)
+
+
+def status_section(status: dict[str, Any]) -> Section:
+    ref, gateway = status["reference"], status["gateway"]
+    ratio = gateway["requests_per_s"] / ref["requests_per_s"]
+    ok = (
+        ratio >= STATUS_GOALS["ratio"]
+        and gateway["p99_ms"] < STATUS_GOALS["p99_ms"]
+        and not gateway["non_2xx"]
+    )
+    goal = f"ratio >= {STATUS_GOALS['ratio']}, p99 < {STATUS_GOALS['p99_ms']} ms: {_check(ok)}"
+    columns = (
+        "case",
+        "req/s",
+        "ratio to bare",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "max ms",
+        "non-2xx",
+        "errors",
+        "goal",
+    )
+    lines = [
+        f"## 6. GET /api/viral-ideas/queue/{{session_id}} ({status['load_generator']}, {status['connections']} "
+        f"connections, {status['sessions']} sessions, {status['seconds']} s after a {status['warmup_s']} s "
+        "warm-up)",
+        "",
+        _row(*columns),
+        _row(*["---"] * len(columns)),
+        _http_row(f"bare aiohttp JSON, the same {status['body_bytes']} B body (reference)", ref, ref, ""),
+        _http_row("gateway", gateway, ref, goal),
+    ]
+    cpu = [("bare reference, status", ref["cpu_cores"]), ("gateway, status polls", gateway["cpu_cores"])]
+    method = [
+        "6. wrk with `bench/profile_requests.lua` in its `get` mode cycles over the sessions bench-job-0 .. "
+        f"bench-job-{status['sessions'] - 1}: the completed jobs of figure 5 when it ran, pending jobs "
+        "submitted for the rest (viral-analysis is stopped by then, so only the gateway, the projector and "
+        "PostgreSQL work). The reference is `bench/reference_app.py` serving the gateway's own answer for "
+        "bench-job-0 (same bytes, no I/O), measured alone with the same connections just before.",
+    ]
+    return Section(lines, cpu, method)
+
+
+# Rendered in this order, each when the run has its figures (BENCH_ONLY may leave some out).
+def sse_section(sse: dict[str, Any]) -> Section:
+    before, after = sse["without_streams"], sse["with_streams"]
+    goal = f"req/s ratio >= 0.8: {_check(sse['rps_ratio'] >= 0.8 and not after['non_2xx'])}"
+    columns = ("case", "req/s", "ratio to no streams", "p50 ms", "p90 ms", "p99 ms", "max ms", "non-2xx",
+               "errors", "goal")  # fmt: skip
+    lines = [
+        f"## SSE. {sse['idle_streams']} idle event streams beside GET /api/viral-ideas/queue/{{session_id}} "
+        f"({sse['load_generator']}, {sse['connections']} connections, {sse['seconds']} s)",
+        "",
+        _row(*columns),
+        _row(*["---"] * len(columns)),
+        _http_row("gateway, no open streams", before, before, ""),
+        _http_row(f"gateway, {sse['idle_streams']} idle streams open", after, before, goal),
+        "",
+        f"p99 ratio with/without streams: {sse['p99_ratio']}.",
+    ]
+    cpu = [("status, no streams", before["cpu_cores"]), ("status, idle streams open", after["cpu_cores"])]
+    method = [
+        "SSE. One pending job (never processed); wrk in the `get` mode of `bench/profile_requests.lua` "
+        "polls its status endpoint on the gateway process, first alone, then while a separate process "
+        f"(`python -m bench.sse`) holds {sse['idle_streams']} streams of "
+        "GET /api/viral-ideas/queue/{session_id}/events open on the same gateway (each had received its "
+        "snapshot; afterwards only heartbeats flow). Goal: at most 20% fewer req/s.",
+    ]
+    return Section(lines, cpu, method)
+
+
+SECTIONS: dict[str, Callable[[dict[str, Any]], Section]] = {
+    "backbone": backbone_section,
+    "http": http_section,
+    "ingest": ingest_section,
+    "analysis": analysis_section,
+    "status": status_section,
+    "sse": sse_section,
+}
+
+
 def write(results: dict[str, Any]) -> str:
+    """latest.md/.json for a full run; a BENCH_ONLY run writes only-<sections>.md/.json beside it."""
     RESULTS.mkdir(exist_ok=True)
     text = markdown(results)
-    (RESULTS / "latest.md").write_text(text)
-    (RESULTS / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
+    ran = [name for name in SECTIONS if name in results]
+    stem = "latest" if len(ran) == len(SECTIONS) else "only-" + "-".join(ran)
+    (RESULTS / f"{stem}.md").write_text(text)
+    (RESULTS / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
     return text
