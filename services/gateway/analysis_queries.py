@@ -28,31 +28,35 @@ def _record(row: asyncpg.Record | None) -> dict[str, Any]:
     return {k: _iso(v) for k, v in row.items()} if row is not None else {}
 
 
+# The job and its competitors in one round trip (records: username, status, method, added, error).
+_JOB_STATUS = """
+SELECT s.*, c.competitor_rows FROM readmodel.viral_queue_summary s
+LEFT JOIN LATERAL (
+    SELECT array_agg((competitor_username, processing_status, selection_method, added_at, error_message)
+                     ORDER BY position) AS competitor_rows
+    FROM readmodel.viral_ideas_competitors WHERE queue_id = s.id AND is_active
+) c ON true
+WHERE s.session_id = $1"""
+
+
 @routes.get("/api/viral-ideas/queue/{session_id}")
 async def job_status(request: web.Request) -> web.Response:
     session_id = request.match_info["session_id"]
     if not session_id.strip() or len(session_id) > 255:
         raise ApiError(400, "INVALID_SESSION_ID", "session_id must be 1-255 characters and not blank.")
-    async with request.app[keys.POOL].acquire() as conn:
-        row = await conn.fetchrow(
-            "SELECT * FROM readmodel.viral_queue_summary WHERE session_id = $1", session_id
+    row = await request.app[keys.POOL].fetchrow(_JOB_STATUS, session_id)
+    if row is None:
+        raise ApiError(
+            404,
+            "QUEUE_NOT_FOUND",
+            "Queue entry not found",
+            troubleshooting="The session has no analysis yet; a job just created appears within moments.",
         )
-        if row is None:
-            raise ApiError(
-                404,
-                "QUEUE_NOT_FOUND",
-                "Queue entry not found",
-                troubleshooting="The session has no analysis yet; a job just created appears within moments.",
-            )
-        competitors = await conn.fetch(
-            """SELECT competitor_username, processing_status, selection_method, added_at, error_message
-               FROM readmodel.viral_ideas_competitors WHERE queue_id = $1 AND is_active ORDER BY position""",
-            row["id"],
-        )
+    competitors = row["competitor_rows"] or []
     return ok(describe_job(row, competitors, datetime.now(UTC)))
 
 
-def describe_job(row: asyncpg.Record, competitors: list[asyncpg.Record], now: datetime) -> dict[str, Any]:
+def describe_job(row: asyncpg.Record, competitors: list[Any], now: datetime) -> dict[str, Any]:
     """Seed 001's response: the stored fields plus the computed ones of its Nest.js version."""
     status, progress = row["status"], row["progress_percentage"]
     started, completed = row["started_processing_at"], row["completed_at"]
@@ -75,16 +79,16 @@ def describe_job(row: asyncpg.Record, competitors: list[asyncpg.Record], now: da
         "main_goals": row["main_goals"] or "",
         "full_content_strategy": row["full_content_strategy"] or {},
         "analysis_settings": row["analysis_settings"] or {},
-        "competitors": [c["competitor_username"] for c in competitors],
+        "competitors": [c[0] for c in competitors],
         "competitor_details": [
             {
-                "username": c["competitor_username"],
-                "processing_status": c["processing_status"],
-                "selection_method": c["selection_method"],
-                "added_at": _iso(c["added_at"]),
-                "error_message": c["error_message"],
+                "username": username,
+                "processing_status": processing_status,
+                "selection_method": selection_method,
+                "added_at": _iso(added_at),
+                "error_message": error_message,
             }
-            for c in competitors
+            for username, processing_status, selection_method, added_at, error_message in competitors
         ],
         "active_competitors_count": row["active_competitors_count"],
         "total_competitors_count": row["total_competitors_count"],
