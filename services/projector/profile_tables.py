@@ -15,12 +15,24 @@ _PROFILE_COLUMNS = (
     "total_views", "total_likes", "total_comments", "engagement_rate",
 )  # fmt: skip
 _AT = len(_PROFILE_COLUMNS) + 2
+
+
+# Profile ingestion and analyses write the same rows, and their events may reach the projector in
+# either order: the snapshot that occurred last wins whatever the order, so a rebuild from the store
+# in commit order gives the same rows as the live projection.
+def _newest(table: str, column: str) -> str:
+    newer = f"EXCLUDED.updated_at >= {table}.updated_at"
+    return f"{column} = CASE WHEN {newer} THEN EXCLUDED.{column} ELSE {table}.{column} END"
+
+
 _UPSERT_PROFILE = f"""
     INSERT INTO primary_profiles (username, {", ".join(_PROFILE_COLUMNS)}, created_at, updated_at,
                                   last_scraped_at)
     VALUES ($1, {", ".join(f"${i}" for i in range(2, _AT))}, ${_AT}, ${_AT}, ${_AT})
-    ON CONFLICT (username) DO UPDATE SET {", ".join(f"{c} = EXCLUDED.{c}" for c in _PROFILE_COLUMNS)},
-        updated_at = EXCLUDED.updated_at, last_scraped_at = EXCLUDED.last_scraped_at"""
+    ON CONFLICT (username) DO UPDATE SET {", ".join(_newest("primary_profiles", c) for c in _PROFILE_COLUMNS)},
+        created_at = least(primary_profiles.created_at, EXCLUDED.created_at),
+        updated_at = greatest(primary_profiles.updated_at, EXCLUDED.updated_at),
+        last_scraped_at = greatest(primary_profiles.last_scraped_at, EXCLUDED.last_scraped_at)"""
 
 _REEL_COLUMNS = (
     "shortcode", "url", "description", "view_count", "like_count", "comment_count", "outlier_score",
@@ -32,10 +44,13 @@ _UPSERT_REEL = f"""
                          created_at, updated_at)
     VALUES ($1, $2, {", ".join(f"${i}" for i in range(3, _T))}, ${_T}::text, ${_T}::text IS NOT NULL,
             ${_T + 1}, ${_T + 1})
-    ON CONFLICT (content_id) DO UPDATE SET {", ".join(f"{c} = EXCLUDED.{c}" for c in _REEL_COLUMNS)},
-        transcript = coalesce(EXCLUDED.transcript, content.transcript),
+    ON CONFLICT (content_id) DO UPDATE SET {", ".join(_newest("content", c) for c in _REEL_COLUMNS)},
+        transcript = CASE WHEN EXCLUDED.updated_at >= content.updated_at
+                          THEN coalesce(EXCLUDED.transcript, content.transcript)
+                          ELSE coalesce(content.transcript, EXCLUDED.transcript) END,
         transcript_available = content.transcript_available OR EXCLUDED.transcript_available,
-        updated_at = EXCLUDED.updated_at"""
+        created_at = least(content.created_at, EXCLUDED.created_at),
+        updated_at = greatest(content.updated_at, EXCLUDED.updated_at)"""
 
 
 async def upsert_profile(conn: asyncpg.Connection, profile: dict[str, Any], at: datetime) -> None:
