@@ -214,13 +214,17 @@ class LiveEventListener:
         self._queue = await declare_live_queue(self._channel, self.topology, self.listener)
         self._tag = await self._queue.consume(self._on_message, no_ack=True)
 
-    async def stop(self) -> None:
+    async def stop(self, timeout_s: float = 5.0) -> None:
+        # A robust channel waits for a reconnection that never comes once its connection is closed:
+        # nothing to cancel then (the broker dropped the exclusive queue with the connection).
+        if self.amqp.is_closed:
+            return
         with contextlib.suppress(Exception):
             if self._queue is not None and self._tag is not None:
-                await self._queue.cancel(self._tag)
+                await asyncio.wait_for(self._queue.cancel(self._tag), timeout_s)
         with contextlib.suppress(Exception):
             if self._channel is not None and not self._channel.is_closed:
-                await self._channel.close()
+                await asyncio.wait_for(self._channel.close(), timeout_s)
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         # No await in here: deliveries are dispatched in the order they arrived.
