@@ -14,7 +14,7 @@ import structlog
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 
 from libs.events import metrics
-from libs.events.catalog import Event
+from libs.events.catalog import REGISTRY, Event
 from libs.events.db import is_database_outage
 from libs.events.envelope import Envelope, PoisonMessage
 from libs.events.store import WrongExpectedVersion
@@ -328,6 +328,8 @@ class Consumer:
         await _settle(message.ack())
 
     def _count(self, event_type: str, outcome: str, seconds: float | None = None) -> None:
+        if event_type not in REGISTRY:  # a poison message's type is whatever its sender wrote
+            event_type = "unknown"
         metrics.EVENTS_CONSUMED.labels(self.service, self.consumer, event_type, outcome).inc()
         if seconds is not None and outcome == "handled":
             metrics.HANDLER_SECONDS.labels(self.service, self.consumer, event_type).observe(seconds)

@@ -32,3 +32,8 @@ OUTBOX_BACKLOG = Gauge(
 RELAY_BATCH_SECONDS = Histogram(
     "viralspot_relay_batch_seconds", "Time to publish and mark one outbox batch", ["service"]
 )
+QUEUE_MESSAGES = Gauge(
+    "viralspot_queue_messages",
+    "Messages ready in a consumer's work queue or parked in its dead-letter queue, as the broker reports",
+    ["consumer", "queue"],
+)

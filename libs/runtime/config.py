@@ -24,6 +24,8 @@ class ServiceSettings(BaseSettings):
     retry_base_delay_s: float = Field(default=1.0, gt=0)
     retry_max_delay_s: float = Field(default=300.0, gt=0)
     shutdown_timeout_s: float = 30.0
+    # How often gauges read from the broker or the database (queue depths) are refreshed.
+    metrics_interval_s: float = Field(default=15.0, gt=0)
 
     def topology(self) -> Topology:
         return Topology(

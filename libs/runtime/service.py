@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import signal
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
@@ -19,6 +20,7 @@ from libs.events.db import create_pool
 from libs.runtime.config import ServiceSettings
 from libs.runtime.logging import configure_logging
 from libs.runtime.ops import add_ops_routes
+from libs.runtime.queue_depth import report_queue_depths
 
 log = structlog.get_logger(__name__)
 
@@ -90,6 +92,12 @@ class ServiceRuntime:
             )
             await consumer.start()
             self.consumers.append(consumer)
+        if self.consumers:
+            names = [c.consumer for c in self.consumers]
+            depths = functools.partial(
+                report_queue_depths, self.amqp, self.topology, names, s.metrics_interval_s
+            )
+            self._tasks.append(asyncio.create_task(_supervised("queue-depths", depths), name="queue-depths"))
         for name, factory in self._background:
             self._tasks.append(asyncio.create_task(_supervised(name, factory), name=name))
         if s.ops_port is not None:

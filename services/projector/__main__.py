@@ -5,6 +5,7 @@ from __future__ import annotations
 from libs.events import REGISTRY
 from libs.runtime import ServiceRuntime, ServiceSettings, run
 from services.projector.handlers import Projector
+from services.projector.queue_metrics import report_profile_queue
 
 
 class ProjectorSettings(ServiceSettings):
@@ -23,6 +24,7 @@ def build(settings: ServiceSettings, batch_size: int = 256) -> ServiceRuntime:
         prefetch=batch_size * 2,
         idempotent=False,  # the stream checkpoints make replays harmless
     )
+    runtime.add_background("profile-queue-metrics", lambda: report_profile_queue(runtime))
     return runtime
 
 

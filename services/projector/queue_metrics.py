@@ -1,0 +1,40 @@
+"""The profile request queue's depth by priority, read from the read model the projector keeps."""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+from prometheus_client import Gauge
+
+from libs.runtime import ServiceRuntime
+
+log = structlog.get_logger(__name__)
+
+PRIORITIES = ("HIGH", "MEDIUM", "LOW")
+ACTIVE = ("PENDING", "PROCESSING")
+
+PROFILE_QUEUE = Gauge(
+    "viralspot_profile_queue_requests",
+    "Profile requests waiting (PENDING) or being fetched (PROCESSING), by priority",
+    ["priority", "status"],
+)
+
+# Served by the partial index on active rows: cheap however long the finished history grows.
+_ACTIVE_COUNTS = """SELECT priority, status, count(*) AS n FROM readmodel.profile_queue
+                    WHERE status IN ('PENDING', 'PROCESSING') GROUP BY priority, status"""
+
+
+async def report_profile_queue(runtime: ServiceRuntime) -> None:
+    while True:
+        assert runtime.pool is not None
+        try:
+            rows = await runtime.pool.fetch(_ACTIVE_COUNTS)
+        except Exception as exc:  # a database outage shows on /readyz; keep the last values meanwhile
+            log.warning("profile_queue_metrics.unavailable", error=repr(exc))
+        else:
+            counts = {(r["priority"], r["status"]): r["n"] for r in rows}
+            for priority in PRIORITIES:
+                for status in ACTIVE:
+                    PROFILE_QUEUE.labels(priority, status).set(counts.get((priority, status), 0))
+        await asyncio.sleep(runtime.settings.metrics_interval_s)
