@@ -17,7 +17,17 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(typename, encoder=_dumps, decoder=orjson.loads, schema="pg_catalog")
 
 
-async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10, **kwargs: Any) -> asyncpg.Pool:
+async def _no_session_reset(_conn: asyncpg.Connection) -> None:
+    """asyncpg still rolls back an open transaction on release; this skips its reset query."""
+
+
+async def create_pool(
+    dsn: str, *, min_size: int = 1, max_size: int = 10, stateless: bool = False, **kwargs: Any
+) -> asyncpg.Pool:
+    """`stateless`: the pool's users keep no session state (no session advisory locks, LISTEN, SET or
+    cursors), so a released connection skips the reset query: one round trip less per use."""
+    if stateless:
+        kwargs["reset"] = _no_session_reset
     pool = await asyncpg.create_pool(
         dsn, min_size=min_size, max_size=max_size, init=_init_connection, **kwargs
     )

@@ -43,8 +43,11 @@ async def _with_backoff(what: str, connect: Callable[[], Awaitable[Any]], attemp
 class ServiceRuntime:
     """Owns the process's pool, broker connection, outbox relay, consumers and background tasks."""
 
-    def __init__(self, name: str, settings: ServiceSettings, *, publishes: bool = True) -> None:
+    def __init__(
+        self, name: str, settings: ServiceSettings, *, publishes: bool = True, stateless_db: bool = False
+    ) -> None:
         self.name = name
+        self.stateless_db = stateless_db
         self.settings = settings
         self.topology = settings.topology()
         self.store = EventStore(producer=name)
@@ -73,7 +76,10 @@ class ServiceRuntime:
     async def start(self) -> None:
         s = self.settings
         self.pool = await _with_backoff(
-            "postgresql", lambda: create_pool(s.database_url, min_size=s.db_pool_min, max_size=s.db_pool_max)
+            "postgresql",
+            lambda: create_pool(
+                s.database_url, min_size=s.db_pool_min, max_size=s.db_pool_max, stateless=self.stateless_db
+            ),
         )
         self.amqp = await _with_backoff(
             "rabbitmq", lambda: aio_pika.connect_robust(s.amqp_url.get_secret_value(), reconnect_interval=1)

@@ -14,7 +14,9 @@ log = structlog.get_logger(__name__)
 
 async def main() -> None:
     settings = GatewaySettings()
-    runtime = ServiceRuntime("gateway", settings)
+    # Requests and the relay keep no session state on pooled connections (the relay's lock is per
+    # transaction, its LISTEN on a connection of its own): no reset query on every release.
+    runtime = ServiceRuntime("gateway", settings, stateless_db=True)
     runner: web.AppRunner | None = None
 
     async def close_http() -> None:

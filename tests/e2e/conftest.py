@@ -18,7 +18,7 @@ def gateway_settings(database_url: str, amqp_url: str, topology) -> GatewaySetti
 
 @pytest.fixture
 async def gateway_runtime(gateway_settings: GatewaySettings, amqp) -> AsyncIterator[ServiceRuntime]:
-    runtime = ServiceRuntime("gateway", gateway_settings)
+    runtime = ServiceRuntime("gateway", gateway_settings, stateless_db=True)  # as services.gateway runs it
     # profile-ingest's relay publishes the ingestion events the tests append in its name.
     ingest_relay = ServiceRuntime("profile-ingest", gateway_settings)
     async with running(runtime, ingest_relay, projector_runtime(gateway_settings)):
