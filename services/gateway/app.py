@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 
-import asyncpg
 from aiohttp import web
 from prometheus_client import Counter, Histogram
 
 from libs.events import EventStore
+from libs.events.db import FairPool
 from libs.runtime.ops import add_ops_routes
 from libs.runtime.service import ServiceRuntime
 from services.gateway import analyses, analysis_queries, crawler_routes, job_events, keys, profiles, web_page
@@ -46,8 +46,8 @@ def create_app(runtime: ServiceRuntime, settings: GatewaySettings) -> web.Applic
     # The metrics middleware wraps the error one, so error statuses are counted too.
     app = web.Application(client_max_size=MAX_BODY, middlewares=[metrics_middleware, error_middleware])
     assert runtime.pool is not None
-    pool: asyncpg.Pool = runtime.pool
-    app[keys.POOL] = pool
+    # Requests queue for connections in arrival order (the relay uses the runtime's pool directly).
+    app[keys.POOL] = FairPool(runtime.pool, settings.db_pool_max)
     app[keys.STORE] = EventStore(producer=runtime.name)
     app[keys.RUNTIME] = runtime
     app[keys.SETTINGS] = settings

@@ -11,12 +11,12 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncpg
 import orjson
 import structlog
 from aiohttp import web
 
 from libs.events.catalog import analysis_stream
+from libs.events.db import FairPool
 from services.gateway import keys
 from services.gateway.analysis_queries import job_status
 from services.gateway.errors import ApiError
@@ -156,7 +156,7 @@ async def _snapshot(request: web.Request, queue_id: str, session_id: str) -> tup
     return data, version
 
 
-async def _checkpoint(pool: asyncpg.Pool, stream: str) -> int:
+async def _checkpoint(pool: FairPool, stream: str) -> int:
     value = await pool.fetchval(
         "SELECT version FROM readmodel.stream_checkpoints WHERE stream_id = $1", stream
     )
