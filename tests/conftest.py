@@ -27,6 +27,12 @@ from tests.support import infra
 TEST_RETRY = RetryPolicy(max_retries=3, base_delay_s=0.2, max_delay_s=2.0)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _sweep_abandoned_resources() -> None:
+    """A killed test run cannot clean up after itself: the next one removes what it left."""
+    asyncio.run(infra.sweep_abandoned())
+
+
 @pytest.fixture(scope="session")
 def amqp_url() -> Iterator[str]:
     vhost = infra.unique("vs_test")

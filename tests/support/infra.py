@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import secrets
 import shutil
 import subprocess
+import time
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import aio_pika
@@ -17,7 +19,46 @@ AMQP_BASE_URL = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:56
 
 
 def unique(prefix: str) -> str:
-    return f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
+    """prefix_<pid>_<unix time>_<random>: who made it and when, so abandoned ones can be swept."""
+    return f"{prefix}_{os.getpid()}_{int(time.time())}_{secrets.token_hex(3)}"
+
+
+# Databases and vhosts of test and bench runs that were killed before their own clean-up.
+_OURS = re.compile(r"^vs_(?:t|tmpl|test|bench)_(\d+)_(\d{10})_[0-9a-f]{6}$")
+ABANDONED_AFTER_S = 3 * 3600  # longer than any run (CI stops at 90 minutes)
+
+
+def _abandoned(name: str, now: float) -> bool:
+    match = _OURS.match(name)
+    if match is None or now - int(match.group(2)) < ABANDONED_AFTER_S:
+        return False
+    try:
+        os.kill(int(match.group(1)), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False  # its process still runs (or its pid was reused): leave it
+
+
+async def sweep_abandoned() -> list[str]:
+    """Drop what killed runs left behind: named by us, older than any run, its process gone."""
+    now = time.time()
+    admin = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        names = [r["datname"] for r in await admin.fetch("SELECT datname FROM pg_database")]
+    finally:
+        await admin.close()
+    swept = [name for name in names if _abandoned(name, now)]
+    for name in swept:
+        await drop_database(name)
+    if shutil.which("rabbitmqctl") is not None:
+        listed = await asyncio.to_thread(_rabbitmqctl, "list_vhosts", "-q", "--no-table-headers")
+        for vhost in listed.stdout.split():
+            if _abandoned(vhost, now):
+                await asyncio.to_thread(delete_vhost, vhost)
+                swept.append(vhost)
+    return swept
 
 
 def database_url(name: str) -> str:
