@@ -15,6 +15,8 @@ import aiohttp
 import orjson
 from prometheus_client import Counter
 
+from libs.backoff import RetryPolicy, retry_after_s
+
 from .errors import AnalysisEngineError
 
 log = logging.getLogger(__name__)
@@ -57,7 +59,7 @@ class ChatClient:
         self._api_key = api_key
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self.max_retries = max(0, max_retries)
-        self._backoff = (backoff_base_s, backoff_max_s)
+        self._retry = RetryPolicy(self.max_retries, backoff_base_s, backoff_max_s)
         self._session = session
         self._owns_session = session is None
         self._jitter = random.Random()
@@ -84,7 +86,7 @@ class ChatClient:
                         f"The language model endpoint did not answer after {attempts} attempts "
                         f"(last: {failure.detail})"
                     ) from None
-                delay = self._delay(attempt, failure.retry_after_s)
+                delay = self._retry.delay(attempt, failure.retry_after_s, self._jitter)
                 log.warning(
                     "language model request %d/%d failed (%s); retrying in %.2fs",
                     attempt,
@@ -106,7 +108,7 @@ class ChatClient:
             ) as response:
                 raw = await response.read()
                 status = response.status
-                retry_after = _seconds(response.headers.get("Retry-After"))
+                retry_after = retry_after_s(response.headers.get("Retry-After"))
         except TimeoutError:
             raise _Transient("timeout", "timed out") from None
         except aiohttp.ClientError as exc:
@@ -137,13 +139,6 @@ class ChatClient:
         # An endpoint that echoes the request must not carry the key into our errors.
         return text.replace(self._api_key, "***") if self._api_key else text
 
-    def _delay(self, attempt: int, retry_after_s: float | None) -> float:
-        """Full jitter unless the endpoint said how long to wait."""
-        base, ceiling = self._backoff
-        if retry_after_s is not None:
-            return min(retry_after_s, ceiling)
-        return self._jitter.uniform(0, min(ceiling, base * 2 ** (attempt - 1)))
-
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or (self._owns_session and self._session.closed):
             self._session = aiohttp.ClientSession()
@@ -163,10 +158,3 @@ def _completion(raw: bytes) -> Completion:
         raise _Transient("bad_response", "the chat completion has no text content")
     reason = choice.get("finish_reason") if isinstance(choice, dict) else None
     return Completion(content, reason if isinstance(reason, str) else None)
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None

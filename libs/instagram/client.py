@@ -11,10 +11,12 @@ from urllib.parse import urlparse
 
 import aiohttp
 
+from libs.backoff import RetryPolicy
+
 from .errors import AccountNotFound, MediaNotFound
 from .models import Profile, Reel, SimilarAccount, reel_url
 from .normalise import parse_media, parse_profile, parse_reels_page, parse_similar_accounts, parse_transcript
-from .transport import ProviderTransport, RetryPolicy
+from .transport import ProviderTransport
 
 _USERNAME = re.compile(r"^[A-Za-z0-9._]{1,30}$")
 _SHORTCODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

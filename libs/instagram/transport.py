@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 import aiohttp
 import orjson
 
+from libs.backoff import RetryPolicy, retry_after_s
+
 from .errors import (
     AccountNotFound,
     AccountPrivate,
@@ -29,19 +31,6 @@ from .telemetry import PROVIDER_CALLS, PROVIDER_LATENCY, PROVIDER_RETRIES
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_retries: int = 4
-    backoff_base_s: float = 0.5
-    backoff_max_s: float = 20.0
-
-    def delay(self, attempt: int, retry_after_s: float | None, rng: random.Random) -> float:
-        """Full jitter (AWS style) unless the provider told us how long to wait."""
-        if retry_after_s is not None:
-            return min(retry_after_s, self.backoff_max_s)
-        return rng.uniform(0, min(self.backoff_max_s, self.backoff_base_s * 2 ** (attempt - 1)))
 
 
 @dataclass
@@ -155,7 +144,7 @@ class ProviderTransport:
             ) as response:
                 body = await response.read()
                 status = response.status
-                retry_after = _retry_after_s(response.headers.get("Retry-After"))
+                retry_after = retry_after_s(response.headers.get("Retry-After"))
         except TimeoutError:
             return _Failure(None, "timeout", "timed out")
         except aiohttp.ClientError as exc:
@@ -185,17 +174,6 @@ class ProviderTransport:
             raise ProviderBadResponse(
                 f"The Instagram {self.name} API answered with something that is not JSON"
             ) from None
-
-
-def _retry_after_s(value: str | None) -> float | None:
-    """Only the numeric form; an HTTP-date falls back to our own backoff."""
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    return max(0.0, seconds)
 
 
 def _loads_or_none(body: bytes) -> Any:

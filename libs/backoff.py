@@ -1,0 +1,30 @@
+"""Retrying an HTTP call: exponential backoff with full jitter, and the server's Retry-After."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_retries: int = 4
+    backoff_base_s: float = 0.5
+    backoff_max_s: float = 20.0
+
+    def delay(self, attempt: int, retry_after_s: float | None, rng: random.Random) -> float:
+        """Full jitter (AWS style) unless the server told us how long to wait."""
+        if retry_after_s is not None:
+            return min(retry_after_s, self.backoff_max_s)
+        return rng.uniform(0, min(self.backoff_max_s, self.backoff_base_s * 2 ** (attempt - 1)))
+
+
+def retry_after_s(value: str | None) -> float | None:
+    """A Retry-After header in seconds; only the numeric form (an HTTP-date falls back to backoff)."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return max(0.0, seconds)
