@@ -498,7 +498,7 @@ class AnalysisRunner:
         )
 
 
-def _profile_input(snapshot: ProfileSnapshot) -> ProfileInput:
+def profile_input(snapshot: ProfileSnapshot) -> ProfileInput:
     return ProfileInput(
         username=snapshot.username,
         profile_name=snapshot.profile_name or snapshot.username,
@@ -511,7 +511,7 @@ def _profile_input(snapshot: ProfileSnapshot) -> ProfileInput:
     )
 
 
-def _reel_input(username: str, reel: ReelSnapshot) -> ReelInput:
+def reel_input(username: str, reel: ReelSnapshot) -> ReelInput:
     return ReelInput(
         content_id=reel.content_id,
         shortcode=reel.shortcode,
@@ -536,11 +536,11 @@ def _analysis_input(
     competitor_top: dict[str, list[ReelSnapshot]],
 ) -> AnalysisInput:
     return AnalysisInput(
-        primary=_profile_input(primary[0]),
-        primary_reels=[_reel_input(primary[0].username, r) for r in primary_top],
+        primary=profile_input(primary[0]),
+        primary_reels=[reel_input(primary[0].username, r) for r in primary_top],
         competitors=[
             CompetitorInput(
-                profile=_profile_input(competitors[name][0]), reels=[_reel_input(name, r) for r in reels]
+                profile=profile_input(competitors[name][0]), reels=[reel_input(name, r) for r in reels]
             )
             for name, reels in competitor_top.items()
         ],

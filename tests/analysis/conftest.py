@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from libs.analysis import AnalysisInput, CompetitorInput, ContentStrategy, ProfileInput, ReelInput
-from libs.instagram import InstagramProvider, Reel, engagement_rate, outlier_score, profile_stats
+from libs.instagram import InstagramProvider
+from libs.instagram.snapshots import profile_snapshot
+from services.viral_analysis.runner import profile_input, reel_input
 from tests.provider.provider_harness import StartSimulator
 from tests.support.openai_stub import OpenAIStub, StubBehaviour
 
@@ -56,42 +58,12 @@ async def fetch_creator(
     provider: InstagramProvider, username: str, top: int
 ) -> tuple[ProfileInput, list[ReelInput]]:
     """What the viral-analysis service does per creator: profile, recent reels, top reels by outlier score."""
-    profile = await provider.get_profile(username)
-    reels = await provider.get_reels(username, limit=50)
-    stats = profile_stats(reels)
-    median = float(stats["median_views"])
-    best = sorted(reels, key=lambda reel: (-outlier_score(reel.view_count, median), reel.pk))[:top]
+    snapshot, scored = profile_snapshot(
+        await provider.get_profile(username), await provider.get_reels(username, limit=50)
+    )
+    best = sorted(scored, key=lambda reel: (-reel.outlier_score, reel.content_id))[:top]
     transcripts = await asyncio.gather(*(provider.get_transcript(reel.url) for reel in best))
-    return (
-        ProfileInput(
-            username=username,
-            profile_name=profile.full_name,
-            bio=profile.biography,
-            followers=profile.followers,
-            median_views=median,
-            mean_views=float(stats["mean_views"]),
-            engagement_rate=float(stats["engagement_rate"]),
-            total_reels=len(reels),
-        ),
-        [
-            _reel_input(username, reel, transcript, median)
-            for reel, transcript in zip(best, transcripts, strict=True)
-        ],
-    )
-
-
-def _reel_input(username: str, reel: Reel, transcript: str | None, median: float) -> ReelInput:
-    return ReelInput(
-        content_id=reel.pk,
-        shortcode=reel.shortcode,
-        url=reel.url,
-        username=username,
-        caption=reel.caption,
-        transcript=transcript,
-        view_count=reel.view_count,
-        like_count=reel.like_count,
-        comment_count=reel.comment_count,
-        outlier_score=outlier_score(reel.view_count, median),
-        engagement_rate=engagement_rate(reel.like_count, reel.comment_count, reel.view_count),
-        date_posted=reel.taken_at,
-    )
+    return profile_input(snapshot), [
+        reel_input(username, reel.model_copy(update={"transcript": transcript}))
+        for reel, transcript in zip(best, transcripts, strict=True)
+    ]
