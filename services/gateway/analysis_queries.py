@@ -13,19 +13,11 @@ from services.gateway import keys
 from services.gateway.analyses import parse_queue_id
 from services.gateway.domain.analysis_jobs import progress_stage, status_category
 from services.gateway.errors import ApiError
-from services.gateway.profiles import ok
+from services.gateway.profiles import iso, jsonable, ok
 from services.gateway.validation import normalise_username, query_int
 
 routes = web.RouteTableDef()
 OVERDUE = timedelta(minutes=30)
-
-
-def _iso(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value
-
-
-def _record(row: asyncpg.Record | None) -> dict[str, Any]:
-    return {k: _iso(v) for k, v in row.items()} if row is not None else {}
 
 
 # The job and its competitors in one round trip (records: username, status, method, added, error).
@@ -85,21 +77,21 @@ def describe_job(row: asyncpg.Record, competitors: list[Any], now: datetime) -> 
                 "username": username,
                 "processing_status": processing_status,
                 "selection_method": selection_method,
-                "added_at": _iso(added_at),
+                "added_at": iso(added_at),
                 "error_message": error_message,
             }
             for username, processing_status, selection_method, added_at, error_message in competitors
         ],
         "active_competitors_count": row["active_competitors_count"],
         "total_competitors_count": row["total_competitors_count"],
-        "submitted_at": _iso(row["submitted_at"]),
-        "started_processing_at": _iso(started),
-        "completed_at": _iso(completed),
+        "submitted_at": iso(row["submitted_at"]),
+        "started_processing_at": iso(started),
+        "completed_at": iso(completed),
         "auto_rerun_enabled": row["auto_rerun_enabled"],
         "rerun_frequency_hours": row["rerun_frequency_hours"],
         "total_runs": row["total_runs"],
-        "last_analysis_at": _iso(row["last_analysis_at"]),
-        "next_scheduled_run": _iso(row["next_scheduled_run"]),
+        "last_analysis_at": iso(row["last_analysis_at"]),
+        "next_scheduled_run": iso(row["next_scheduled_run"]),
         "processing_duration": duration,
         "is_overdue": status == "processing" and started is not None and now - started > OVERDUE,
         "estimated_time_remaining": remaining,
@@ -144,7 +136,7 @@ async def queue_status(request: web.Request) -> web.Response:
     return ok(
         {
             "statistics": {**{s: counts.get(s, 0) for s in statuses}, "total": sum(counts.values())},
-            "recent_items": [_record(r) | {"id": str(r["id"])} for r in recent],
+            "recent_items": [jsonable(r) | {"id": str(r["id"])} for r in recent],
             "background_processing": {
                 "current_processing_jobs": len(processing),
                 "completed_last_24h": finished["n"],
@@ -220,7 +212,7 @@ async def check_existing(request: web.Request) -> web.Response:
                     "session_id": row["session_id"],
                     "status": row["status"],
                     "run": row["analysis_run"],
-                    "completed_at": _iso(row["analysis_completed_at"]),
+                    "completed_at": iso(row["analysis_completed_at"]),
                 }
             )
         active = await conn.fetchrow(
@@ -282,15 +274,15 @@ async def results(request: web.Request) -> web.Response:
                 "status": row["status"],
                 "analysis_type": row["analysis_type"],
                 "workflow_version": row["workflow_version"],
-                "started_at": _iso(row["started_at"]),
-                "completed_at": _iso(row["analysis_completed_at"]),
+                "started_at": iso(row["started_at"]),
+                "completed_at": iso(row["analysis_completed_at"]),
                 "processing_time_seconds": row["processing_time_seconds"],
                 "total_reels_analyzed": row["total_reels_analyzed"],
                 "primary_reels_count": row["primary_reels_count"],
                 "competitor_reels_count": row["competitor_reels_count"],
                 "transcripts_fetched": row["transcripts_fetched"],
             },
-            "primary_profile": _record(profile) or None,
+            "primary_profile": jsonable(profile) if profile is not None else None,
             "analyzed_reels": [_reel(r) for r in reels],
             "analysis_data": data,
             **{
@@ -313,7 +305,7 @@ async def results(request: web.Request) -> web.Response:
 
 
 def _reel(row: asyncpg.Record) -> dict[str, Any]:
-    reel = _record(row)
+    reel = jsonable(row)
     reel.pop("queue_id", None)
     reel["transcript_available"] = bool(row["transcript"])
     return reel

@@ -189,7 +189,8 @@ _REEL_ORDER = {
 }
 
 
-def _jsonable(row: asyncpg.Record) -> dict[str, Any]:
+def jsonable(row: asyncpg.Record) -> dict[str, Any]:
+    """A row as a JSON-ready dict (timestamps in ISO 8601)."""
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
 
 
@@ -211,7 +212,7 @@ async def _require_profile(conn: asyncpg.Connection, username: str) -> asyncpg.R
 async def get_profile(request: web.Request) -> web.Response:
     username = normalise_username(request.match_info["username"])
     async with request.app[keys.POOL].acquire() as conn:
-        return ok(_jsonable(await _require_profile(conn, username)))
+        return ok(jsonable(await _require_profile(conn, username)))
 
 
 @routes.get("/api/profile/{username}/reels")
@@ -238,7 +239,7 @@ async def get_reels(request: web.Request) -> web.Response:
             if rows
             else await conn.fetchval("SELECT count(*) FROM readmodel.content WHERE username = $1", username)
         )
-    reels = [{k: v for k, v in _jsonable(r).items() if k != "total"} for r in rows]
+    reels = [{k: v for k, v in jsonable(r).items() if k != "total"} for r in rows]
     return ok(
         {
             "username": username,
@@ -265,4 +266,4 @@ async def get_similar(request: web.Request) -> web.Response:
             username,
             limit,
         )
-    return ok({"username": username, "similar_profiles": [_jsonable(r) for r in rows], "total": len(rows)})
+    return ok({"username": username, "similar_profiles": [jsonable(r) for r in rows], "total": len(rows)})
