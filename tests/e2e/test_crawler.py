@@ -422,9 +422,7 @@ async def test_crawler_killed_mid_run_resumes_and_its_counts_add_up(
         "OPS_PORT": str(infra.free_port()),
         "CRAWLER_LEASE_S": "2",
         "CRAWLER_POLL_INTERVAL_S": "0.2",
-        "INSTAGRAM_SCRAPER_URL": sim.base_url,
-        "TRANSCRIPT_API_URL": sim.base_url,
-        "RAPIDAPI_KEY": "test",
+        **sim.provider_env(),
     }
     log = output_dir / "crawler.log"
     log.unlink(missing_ok=True)

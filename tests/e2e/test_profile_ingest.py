@@ -242,9 +242,7 @@ async def test_ingest_stopped_mid_run_completes_every_request_exactly_once(
         **service_env,
         "OPS_PORT": str(infra.free_port()),
         "INGEST_CONCURRENCY": "4",
-        "INSTAGRAM_SCRAPER_URL": sim.base_url,
-        "TRANSCRIPT_API_URL": sim.base_url,
-        "RAPIDAPI_KEY": "test",
+        **sim.provider_env(),
     }
     log = output_dir / "ingest.log"
     first = ServiceProcess("services.profile_ingest", env, log).start()

@@ -329,9 +329,7 @@ async def test_worker_killed_mid_run_restarts_it_and_stores_one_result(
         "OPS_PORT": str(infra.free_port()),
         "ANALYSIS_LEASE_S": "2",
         "ANALYSIS_POLL_INTERVAL_S": "0.2",
-        "INSTAGRAM_SCRAPER_URL": sim.base_url,
-        "TRANSCRIPT_API_URL": sim.base_url,
-        "RAPIDAPI_KEY": "test",
+        **sim.provider_env(),
     }
     log = output_dir / "analysis.log"
     first = ServiceProcess("services.viral_analysis", env, log).start()

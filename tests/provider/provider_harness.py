@@ -30,6 +30,14 @@ class RunningSimulator:
     async def requests_about(self, username: str) -> int:
         return (await self.stats())["by_username"].get(username, {}).get("total", 0)
 
+    def provider_env(self) -> dict[str, str]:
+        """The environment that points a service process's Instagram client at this simulator."""
+        return {
+            "INSTAGRAM_SCRAPER_URL": self.base_url,
+            "TRANSCRIPT_API_URL": self.base_url,
+            "RAPIDAPI_KEY": "test",
+        }
+
     def provider(self, **overrides: Any) -> InstagramProvider:
         settings: dict[str, Any] = {
             "scraper_base_url": self.base_url,
