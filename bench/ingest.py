@@ -20,7 +20,6 @@ PROFILES_BY_LATENCY_MS = {0: 200, 300: 100}
 # account stops there), then its reels and its similar accounts side by side. 50 reels are one page
 # of the client's 50-reel pages, so the reels are one call.
 CRITICAL_PATH_CALLS = 2
-CALLS_PER_PROFILE = 3
 BOUND_GOAL = 0.9
 SOURCE = "bench_ingest"
 FIRST_ID = 0x30000000

@@ -88,7 +88,6 @@ class Consumer:
         self._tag: str | None = None
         self._workers: list[asyncio.Task[None]] = []
         self._outage_backoff = 0.1
-        self.stopping = False
 
     @property
     def queue_name(self) -> str:
@@ -110,7 +109,6 @@ class Consumer:
 
     async def stop(self, timeout_s: float = 30.0) -> None:
         """Stop taking messages, finish the ones in hand, hand back the buffered ones."""
-        self.stopping = True
         if self._queue is not None and self._tag is not None:
             try:
                 await self._queue.cancel(self._tag)
