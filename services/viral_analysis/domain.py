@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -56,7 +57,8 @@ class Job:
     rerun_frequency_hours: int
     correlation_id: uuid.UUID | None = None
     causation_id: uuid.UUID | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    # A run's parallel fetches all append to the job's one stream: they take turns under this lock.
+    stream_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False, compare=False)
 
     @property
     def analysis_type(self) -> str:

@@ -393,7 +393,7 @@ class AnalysisRunner:
     async def _emit(self, job: Job, *events: Event, writes: Any = None) -> None:
         # A run's parallel fetches all append to the job's one stream: take turns rather than have
         # them race for the next version (other services' rare appends are still retried by commit).
-        async with self._stream_lock(job), self.pool.acquire() as conn:
+        async with job.stream_lock, self.pool.acquire() as conn:
             await self.store.commit(
                 conn,
                 analysis_stream(job.queue_id),
@@ -402,12 +402,6 @@ class AnalysisRunner:
                 correlation_id=job.correlation_id,
                 causation_id=job.causation_id,
             )
-
-    def _stream_lock(self, job: Job) -> asyncio.Lock:
-        lock = job.extra.get("stream_lock")
-        if lock is None:
-            lock = job.extra["stream_lock"] = asyncio.Lock()
-        return lock
 
     async def _complete(
         self,
