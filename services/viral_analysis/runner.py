@@ -348,16 +348,21 @@ class AnalysisRunner:
                 break
             batch = candidates[offset : offset + (wanted - found)]
             offset += len(batch)
-            texts = await asyncio.gather(*(self._transcript(r) for r in batch))
-            transcripts.update({r.shortcode: t for r, t in zip(batch, texts, strict=True)})
+            transcripts.update(await self._transcripts(batch))
         return pick_with_transcripts(candidates, transcripts, wanted)
 
-    async def _transcript(self, reel: ReelSnapshot) -> str | None:
-        row = await self.pool.fetchrow(
-            "SELECT transcript FROM analysis.transcripts WHERE shortcode = $1", reel.shortcode
+    async def _transcripts(self, reels: list[ReelSnapshot]) -> dict[str, str | None]:
+        """Stored transcripts in one query; the provider is asked, side by side, only for the rest."""
+        rows = await self.pool.fetch(
+            "SELECT shortcode, transcript FROM analysis.transcripts WHERE shortcode = ANY($1::text[])",
+            [r.shortcode for r in reels],
         )
-        if row is not None:
-            return row["transcript"]
+        known: dict[str, str | None] = {r["shortcode"]: r["transcript"] for r in rows}
+        missing = [r for r in reels if r.shortcode not in known]
+        fetched = await asyncio.gather(*(self._fetch_transcript(r) for r in missing))
+        return known | {r.shortcode: t for r, t in zip(missing, fetched, strict=True)}
+
+    async def _fetch_transcript(self, reel: ReelSnapshot) -> str | None:
         try:
             text = await self.provider.get_transcript(reel.url)
         except ProviderError as exc:
