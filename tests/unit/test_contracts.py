@@ -28,6 +28,7 @@ from libs.runtime.ops import add_ops_routes
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS = ROOT / "contracts"
 API_MD = ROOT.parent / "shared" / "design" / "API.md"
+PLANNED_HEADING = "## Discovery, users, boards and alerts"
 
 QUEUE_ID = "6f1c2f6e-2d4b-4c4e-9a57-0d5b1c3e8a10"
 RUN_ID = "0b7e4c1a-5d2f-4a8e-b1c3-9e6f7a8b2c4d"
@@ -342,8 +343,13 @@ def test_openapi_has_every_endpoint_of_the_contract() -> None:
 def test_endpoint_list_matches_api_md() -> None:
     if not API_MD.exists():
         pytest.skip("shared/design/API.md is not beside the repository")
-    listed = set(re.findall(r"`(GET|POST|PUT|PATCH|DELETE) (/[^`?\[\s]*)", API_MD.read_text()))
-    assert listed == API_ROUTES
+    # API.md also lists the endpoints of issues still open, under a heading of their own: those may be
+    # built or not yet, but everything above that heading is the contract the gateway serves today.
+    built, _, planned = API_MD.read_text().partition(PLANNED_HEADING)
+    endpoint = r"`(GET|POST|PUT|PATCH|DELETE) (/[^`?\[\s]*)"
+    listed, upcoming = set(re.findall(endpoint, built)), set(re.findall(endpoint, planned))
+    assert listed <= API_ROUTES, f"in API.md, not served: {sorted(listed - API_ROUTES)}"
+    assert API_ROUTES <= listed | upcoming, f"served, not in API.md: {sorted(API_ROUTES - listed - upcoming)}"
 
 
 def gateway_routes() -> set[tuple[str, str]]:
