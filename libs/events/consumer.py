@@ -15,7 +15,7 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 
 from libs.events import metrics
 from libs.events.catalog import REGISTRY, Event
-from libs.events.db import is_database_outage
+from libs.events.db import is_database_outage, is_permanent_error
 from libs.events.envelope import Envelope, PoisonMessage
 from libs.events.store import WrongExpectedVersion
 from libs.events.topology import Topology
@@ -34,6 +34,11 @@ _CONFLICT_RETRIES = 5
 
 class PermanentFailure(Exception):
     """The handler knows retrying cannot help: the message is dead-lettered at once."""
+
+
+class Deferred(Exception):
+    """Not this message's fault and not yet decidable (its original is still being worked on):
+    come back after the first retry delay, without spending one of its retries."""
 
 
 Decoded = tuple[AbstractIncomingMessage, Envelope, Event]
@@ -214,12 +219,18 @@ class Consumer:
                         await handler(self.pool, envelope, event)
                 except WrongExpectedVersion:
                     continue  # another writer moved the stream on: decide again on fresh state
-                except PermanentFailure as exc:
-                    await self._dead_letter(message, "permanent_failure", str(exc), envelope.event_type)
+                except Deferred as exc:
+                    await self._defer(message, envelope, str(exc))
                     return
                 except Exception as exc:
                     if is_database_outage(exc):
                         await self._wait_for_database(exc, [message])
+                    elif isinstance(exc, PermanentFailure):
+                        await self._dead_letter(message, "permanent_failure", str(exc), envelope.event_type)
+                    elif is_permanent_error(exc):
+                        log.exception("consumer.permanent_error", consumer=self.consumer)
+                        detail = f"{type(exc).__name__}: {exc}"
+                        await self._dead_letter(message, "permanent_failure", detail, envelope.event_type)
                     else:
                         await self._retry_later(message, envelope, exc)
                     return
@@ -273,6 +284,13 @@ class Consumer:
         await self._republish(message, self.topology.retry_queue(self.consumer, attempt), headers)
         metrics.RETRIES.labels(self.service, self.consumer, envelope.event_type).inc()
         self._count(envelope.event_type, "retried")
+
+    async def _defer(self, message: AbstractIncomingMessage, envelope: Envelope, why: str) -> None:
+        log.info("consumer.deferred", consumer=self.consumer, reason=why[:500])
+        await self._republish(
+            message, self.topology.retry_queue(self.consumer, 1), dict(message.headers or {})
+        )
+        self._count(envelope.event_type, "deferred")
 
     async def _dead_letter(
         self,

@@ -9,6 +9,7 @@ from typing import Any
 
 import asyncpg
 import orjson
+import pydantic
 
 
 def _dumps(value: Any) -> str:
@@ -81,16 +82,43 @@ async def connect(dsn: str) -> asyncpg.Connection:
 # Errors that mean "the database is not reachable right now", as opposed to a bug or bad data.
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     ConnectionError,
+    OSError,  # refused, reset, unreachable: the socket itself failed
     asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError,
     asyncpg.AdminShutdownError,
-    asyncpg.ConnectionDoesNotExistError,
-    # What a pooled connection reports when its session was killed under an operation.
-    asyncpg.InternalClientError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+)
+# asyncpg reports a session killed under an operation, and a pool shutting down, with these two
+# generic classes; the same classes also report misuse (a bug), which waiting cannot cure.
+_LOST_CONNECTION_MESSAGES = ("connection is closed", "not connected", '"failed" state', "pool is clos")
+
+# Failures no retry can fix: bad data, a broken query, a bug. Dead-lettered at once.
+PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.DataError,
+    asyncpg.SyntaxOrAccessError,
+    asyncpg.IntegrityConstraintViolationError,
+    pydantic.ValidationError,
+    TypeError,
+    ValueError,
+    LookupError,
+    AttributeError,
+    AssertionError,
+    NameError,
 )
 
 
 def is_database_outage(exc: BaseException) -> bool:
     """True when the database is unreachable (wait for it) rather than the handler being wrong (retry)."""
+    if isinstance(exc, asyncpg.InterfaceError | asyncpg.InternalClientError):
+        return any(m in str(exc) for m in _LOST_CONNECTION_MESSAGES)
     return isinstance(exc, CONNECTION_ERRORS)
+
+
+def is_permanent_error(exc: BaseException) -> bool:
+    """True when retrying cannot help. A unique violation may be a race that a retry resolves; other
+    asyncpg client errors ("another operation is in progress") are what a session killed mid-query
+    leaves behind as well as a bug, so they take the retry ladder, neither requeued forever nor lost."""
+    if isinstance(exc, asyncpg.UniqueViolationError) or is_database_outage(exc):
+        return False
+    return isinstance(exc, PERMANENT_ERRORS)

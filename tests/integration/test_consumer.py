@@ -172,3 +172,41 @@ async def _inbox_size(pool: asyncpg.Pool) -> int:
 
 def test_orjson_is_what_the_bus_speaks() -> None:
     assert orjson.loads(envelope().to_json())["event_type"] == "ProfileRequested"
+
+
+async def test_a_permanent_error_is_dead_lettered_at_once_without_the_retry_ladder(
+    pool: asyncpg.Pool, amqp: aio_pika.abc.AbstractRobustConnection, topology: Topology, settings
+) -> None:
+    calls: list[str] = []
+
+    async def bad_data(conn: asyncpg.Connection, _e: Envelope, _ev: Event) -> None:
+        calls.append("called")
+        await conn.execute("SELECT 1 / 0")  # DataError: the same on every attempt
+
+    runtime = ServiceRuntime("counter", settings, publishes=False)
+    runtime.add_consumer("counter", {"ProfileRequested": bad_data})
+    async with running(runtime):
+        await publish(amqp, topology, to_message(envelope()))
+        (parked,) = await eventually(lambda: _parked(amqp, topology), timeout_s=10, message="dead letter")
+    assert calls == ["called"]
+    assert parked.headers["x-dead-letter-reason"] == "permanent_failure"
+    assert parked.headers["x-attempts"] == 0
+    assert "DivisionByZeroError" in parked.headers["x-error"]
+
+
+async def test_a_client_error_that_is_no_outage_spends_its_retries_instead_of_waiting_forever(
+    pool: asyncpg.Pool, amqp: aio_pika.abc.AbstractRobustConnection, topology: Topology, settings
+) -> None:
+    calls: list[str] = []
+
+    async def misuses_the_connection(_conn: asyncpg.Connection, _e: Envelope, _ev: Event) -> None:
+        calls.append("called")
+        raise asyncpg.InterfaceError("cannot perform operation: another operation is in progress")
+
+    runtime = ServiceRuntime("counter", settings, publishes=False)
+    runtime.add_consumer("counter", {"ProfileRequested": misuses_the_connection})
+    async with running(runtime):
+        await publish(amqp, topology, to_message(envelope()))
+        (parked,) = await eventually(lambda: _parked(amqp, topology), timeout_s=30, message="dead letter")
+    assert len(calls) == topology.retry.max_retries + 1
+    assert parked.headers["x-dead-letter-reason"] == "retries_exhausted"
