@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 VENV_STAMP := .venv/.installed
 
-.PHONY: install run test test-fast lint bench migrate services browser contracts up clean
+.PHONY: install run test test-fast lint bench migrate services browser tools contracts up clean
 
 install: $(VENV_STAMP)
 
@@ -20,13 +20,17 @@ services:
 browser:
 	bash infra/scripts/ensure-browser.sh
 
+# promtool for the alert-rule tests (taken from Debian's prometheus package into .tools/bin).
+tools:
+	bash infra/scripts/ensure-promtool.sh
+
 migrate: install services
 	$(PY) -m libs.events.migrate
 
 run: install services
 	bash infra/scripts/run-local.sh
 
-test: install services browser
+test: install services browser tools
 	$(PY) -m pytest -q
 
 test-fast: install
@@ -50,4 +54,4 @@ up:
 	docker compose up --build -d
 
 clean:
-	rm -rf .venv .run test-output .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .venv .run .tools test-output .pytest_cache .mypy_cache .ruff_cache

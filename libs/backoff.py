@@ -1,9 +1,14 @@
-"""Retrying an HTTP call: exponential backoff with full jitter, and the server's Retry-After."""
+"""Backoff: the one exponential schedule every retry loop uses, full jitter for HTTP calls, Retry-After."""
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+
+
+def exponential(attempt: int, base_s: float, max_s: float) -> float:
+    """base, 2*base, 4*base, ... for attempts 1, 2, 3, ..., never more than max_s."""
+    return min(base_s * 2 ** max(attempt - 1, 0), max_s)
 
 
 @dataclass(frozen=True)
@@ -16,7 +21,7 @@ class RetryPolicy:
         """Full jitter (AWS style) unless the server told us how long to wait."""
         if retry_after_s is not None:
             return min(retry_after_s, self.backoff_max_s)
-        return rng.uniform(0, min(self.backoff_max_s, self.backoff_base_s * 2 ** (attempt - 1)))
+        return rng.uniform(0, exponential(attempt, self.backoff_base_s, self.backoff_max_s))
 
 
 def retry_after_s(value: str | None) -> float | None:

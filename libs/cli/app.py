@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from libs.cli import dlq, events, readmodels
+from libs.cli import dlq, events, outbox, readmodels
 from libs.cli.context import CommandError, Context
 from libs.runtime.config import ServiceSettings
 
@@ -30,16 +30,17 @@ def context(args: argparse.Namespace) -> Context:
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="viralspot",
-        description="Debugging tools for ViralSpot: events, read models and dead-letter queues. "
+        description="Debugging tools for ViralSpot: events, read models, dead-letter queues and parked outbox events. "
         "Configuration comes from DATABASE_URL, AMQP_URL and EVENT_NAMESPACE, as for the services.",
     )
     root.add_argument("--database-url", help="overrides DATABASE_URL")
     root.add_argument("--amqp-url", help="overrides AMQP_URL")
     root.add_argument("--namespace", help="overrides EVENT_NAMESPACE (exchange and queue name prefix)")
-    groups = root.add_subparsers(dest="group", required=True, metavar="{events,readmodels,dlq}")
+    groups = root.add_subparsers(dest="group", required=True, metavar="{events,readmodels,dlq,outbox}")
     events.add_commands(groups)
     readmodels.add_commands(groups)
     dlq.add_commands(groups)
+    outbox.add_commands(groups)
     return root
 
 

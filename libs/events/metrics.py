@@ -9,7 +9,7 @@ EVENTS_PUBLISHED = Counter(
 )
 EVENTS_CONSUMED = Counter(
     "viralspot_events_consumed_total",
-    "Events taken off a queue, by outcome (handled, duplicate, ignored, retried, dead_lettered)",
+    "Events taken off a queue, by outcome (handled, duplicate, ignored, retried, deferred, dead_lettered)",
     ["service", "consumer", "event_type", "outcome"],
 )
 HANDLER_SECONDS = Histogram(
@@ -28,6 +28,19 @@ DEAD_LETTERS = Counter(
 )
 OUTBOX_BACKLOG = Gauge(
     "viralspot_outbox_backlog", "Committed events not yet published by this service's relay", ["service"]
+)
+OUTBOX_PARKED = Gauge(
+    "viralspot_outbox_parked",
+    "Events this service's relay parked (unpublishable after bounded retries) and nobody released yet",
+    ["service"],
+)
+EVENTS_PARKED = Counter(
+    "viralspot_events_parked_total", "Events the outbox relay parked as unpublishable", ["service"]
+)
+RELAY_FAILURES = Counter(
+    "viralspot_relay_failures_total",
+    "Outbox relay rounds that failed (broker or database unavailable, publish not confirmed in time)",
+    ["service"],
 )
 RELAY_BATCH_SECONDS = Histogram(
     "viralspot_relay_batch_seconds", "Time to publish and mark one outbox batch", ["service"]

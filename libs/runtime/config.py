@@ -24,6 +24,11 @@ class ServiceSettings(BaseSettings):
     retry_base_delay_s: float = Field(default=1.0, gt=0)
     retry_max_delay_s: float = Field(default=300.0, gt=0)
     shutdown_timeout_s: float = 30.0
+    # The outbox relay: how long a batch may wait for its confirms (a broker blocking publishers), and
+    # how often an event the broker refuses is tried on its own before it is parked.
+    relay_publish_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    relay_max_attempts: int = Field(default=5, ge=1, le=100)
+    relay_retry_base_s: float = Field(default=0.5, gt=0, le=60)
     # How often gauges read from the broker or the database (queue depths) are refreshed.
     metrics_interval_s: float = Field(default=15.0, gt=0)
 

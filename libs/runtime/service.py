@@ -89,7 +89,13 @@ class ServiceRuntime:
         await channel.close()
         if self.publishes:
             self.relay = OutboxRelay(
-                producer=self.name, pool=self.pool, dsn=s.database_url, amqp=self.amqp, topology=self.topology
+                producer=self.name,
+                dsn=s.database_url,
+                amqp=self.amqp,
+                topology=self.topology,
+                publish_timeout_s=s.relay_publish_timeout_s,
+                max_attempts=s.relay_max_attempts,
+                retry_base_s=s.relay_retry_base_s,
             )
             self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
         for spec in self._consumer_specs:

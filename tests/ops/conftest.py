@@ -3,12 +3,9 @@ filled by real flows (gateway, projector, profile-ingest and viral-analysis agai
 
 from __future__ import annotations
 
-import asyncio
 import os
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import asyncpg
 import pytest
@@ -22,38 +19,16 @@ from tests.e2e.test_profile_ingest import wait_status
 from tests.e2e.test_viral_analysis import COMPETITORS, analysis_settings, submit, wait_job
 from tests.provider.provider_harness import RunningSimulator
 from tests.support import infra
+from tests.support.cli import VIRALSPOT, CliResult, viralspot  # noqa: F401 (used by the ops tests)
 from tests.support.runtime import running
 
-# The console script installed with the project (pyproject [project.scripts]).
-VIRALSPOT = str(Path(sys.executable).parent / "viralspot")
 PROFILES = ("chef.marco", "travel.with.noa")
 SESSION = "session-ops"
-
-
-@dataclass(frozen=True)
-class CliResult:
-    code: int
-    stdout: str
-    stderr: str
 
 
 @pytest.fixture
 def cli_env(service_env: dict[str, str]) -> dict[str, str]:
     return {**os.environ, **service_env}
-
-
-async def viralspot(env: dict[str, str], *args: str, timeout_s: float = 120) -> CliResult:
-    proc = await asyncio.create_subprocess_exec(
-        VIRALSPOT, *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(), timeout_s)
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-    assert proc.returncode is not None
-    return CliResult(proc.returncode, out.decode(), err.decode())
 
 
 @dataclass(frozen=True)

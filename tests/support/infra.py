@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import secrets
 import shutil
 import subprocess
 import time
+from collections.abc import AsyncIterator
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import aio_pika
@@ -146,3 +148,38 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def broker_max_message_size(size: int) -> AsyncIterator[None]:
+    """RabbitMQ refuses larger messages on channels opened meanwhile (the node's setting, restored)."""
+    before = await asyncio.to_thread(_rabbitmqctl, "eval", "application:get_env(rabbit, max_message_size).")
+    match = re.search(r"\d+", before.stdout)
+    assert match, before.stdout
+    await _set_env("max_message_size", size)
+    try:
+        yield
+    finally:
+        await _set_env("max_message_size", int(match.group(0)))
+
+
+async def _set_env(key: str, value: int) -> None:
+    result = await asyncio.to_thread(_rabbitmqctl, "eval", f"application:set_env(rabbit, {key}, {value}).")
+    assert result.returncode == 0, result.stderr
+
+
+@contextlib.asynccontextmanager
+async def memory_alarm() -> AsyncIterator[None]:
+    """A memory alarm: the broker keeps connections open but stops reading from publishers."""
+    before = await asyncio.to_thread(
+        _rabbitmqctl, "eval", "vm_memory_monitor:get_vm_memory_high_watermark()."
+    )
+    watermark = before.stdout.strip()
+    assert re.fullmatch(r"[0-9.]+", watermark), f"cannot restore a watermark of {watermark!r}"
+    result = await asyncio.to_thread(_rabbitmqctl, "set_vm_memory_high_watermark", "0")
+    assert result.returncode == 0, result.stderr
+    try:
+        yield
+    finally:
+        result = await asyncio.to_thread(_rabbitmqctl, "set_vm_memory_high_watermark", watermark)
+        assert result.returncode == 0, result.stderr
