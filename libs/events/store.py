@@ -8,8 +8,34 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
+import orjson
 
 from libs.events.envelope import Envelope, NewEvent
+
+# Far below RabbitMQ's max_message_size (128 MiB by default): the largest real event (a profile with
+# 200 reels, a completed analysis) is a few hundred KiB; anything near this is a bug or an attack.
+MAX_EVENT_BYTES = 2 * 1024 * 1024
+
+
+class UnpublishableEvent(ValueError):
+    """An event the relay could not send (not encodable, or too large): refused before it is appended."""
+
+
+def check_publishable(envelope: Envelope) -> None:
+    """What the relay will do with the event, done now: encode it the same way and bound its size."""
+    try:
+        body = envelope.to_json()
+    except (TypeError, orjson.JSONEncodeError) as exc:
+        raise UnpublishableEvent(f"{envelope.event_type} cannot be encoded: {exc}") from exc
+    if len(body) > MAX_EVENT_BYTES:
+        raise UnpublishableEvent(f"{envelope.event_type} is {len(body)} bytes, over {MAX_EVENT_BYTES}")
+
+
+def _payload(new: NewEvent) -> dict:
+    try:
+        return new.event.model_dump(mode="json")
+    except ValueError as exc:  # pydantic stops at a nesting depth the encoders would refuse too
+        raise UnpublishableEvent(f"{new.event.event_type} cannot be encoded: {exc}") from exc
 
 
 class WrongExpectedVersion(Exception):
@@ -99,10 +125,12 @@ class EventStore:
                 stream_version=expected_version + i + 1,
                 correlation_id=correlation_id,
                 causation_id=causation_id,
-                payload=new.event.model_dump(mode="json"),
+                payload=_payload(new),
             )
             for i, new in enumerate(events)
         ]
+        for envelope in envelopes:
+            check_publishable(envelope)
         try:
             await conn.execute(
                 _INSERT,

@@ -23,6 +23,7 @@ from libs.events.catalog import (
 )
 from services.gateway import keys
 from services.gateway.auth import require_admin
+from services.gateway.bounded_json import BoundedObject
 from services.gateway.domain.analysis_jobs import AnalysisJobState, fold
 from services.gateway.errors import ApiError, service_unavailable
 from services.gateway.profiles import ok
@@ -46,7 +47,7 @@ class QueueRequest(BaseModel):
     primary_username: str = Field(max_length=31)
     selected_competitors: list[str] = Field(default_factory=list, max_length=15)
     content_strategy: ContentStrategy
-    analysis_settings: dict[str, Any] = Field(default_factory=dict)
+    analysis_settings: BoundedObject = Field(default_factory=dict)
     priority: int = Field(default=5, ge=1, le=10)
     auto_rerun_enabled: bool = True
     rerun_frequency_hours: int = Field(default=24, ge=1, le=168)
