@@ -1,7 +1,7 @@
 """The event backbone: envelope, catalogue, store and outbox relay, consumer, topology, migrations."""
 
 from libs.events.catalog import REGISTRY, Event
-from libs.events.consumer import Consumer, Handler, PermanentFailure
+from libs.events.consumer import Consumer, Deferred, Handler, PermanentFailure
 from libs.events.envelope import Envelope, NewEvent, PoisonMessage
 from libs.events.relay import OutboxRelay
 from libs.events.store import EventStore, Position, RecordedEvent, WrongExpectedVersion
@@ -10,6 +10,7 @@ from libs.events.topology import RetryPolicy, Subscription, Topology
 __all__ = [
     "REGISTRY",
     "Consumer",
+    "Deferred",
     "Envelope",
     "Event",
     "EventStore",

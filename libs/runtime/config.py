@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -15,6 +17,9 @@ class ServiceSettings(BaseSettings):
     amqp_url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/")
     event_namespace: str = Field(default="viralspot", pattern=r"^[a-zA-Z0-9_.-]{1,64}$")
     log_level: str = "INFO"
+    # Stable per replica (a pod or container name; unique among live processes of one service): a
+    # restarted process takes back its own leases at once instead of waiting for them to expire.
+    worker_id: str = Field(default_factory=socket.gethostname, pattern=r"^[A-Za-z0-9._:-]{1,100}$")
     # Port of the service's /healthz, /readyz and /metrics (the gateway serves them on its API port).
     ops_port: int | None = None
     ops_host: str = "127.0.0.1"

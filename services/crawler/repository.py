@@ -9,6 +9,7 @@ from datetime import datetime
 import asyncpg
 
 from libs.events.catalog import CrawlRequested
+from libs.leases import PREVIOUS_LIFE
 from services.crawler.domain import Outcome, RunConfig, RunProgress
 
 
@@ -156,6 +157,17 @@ async def release_lease(pool: asyncpg.Pool, run_id: uuid.UUID, worker: str) -> N
         run_id,
         worker,
     )
+
+
+async def take_back_previous_leases(pool: asyncpg.Pool, replica: str, incarnation: str) -> int:
+    """Runs this replica drove before it restarted: claimable now, not when their lease ends."""
+    taken = await pool.execute(
+        f"""UPDATE crawler.runs SET lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+            WHERE status = 'running' AND {PREVIOUS_LIFE}""",
+        replica,
+        incarnation,
+    )
+    return int(taken.removeprefix("UPDATE "))
 
 
 async def seen_in_run(conn: asyncpg.Connection, run_id: uuid.UUID) -> set[str]:

@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import secrets
-import socket
+import time
 from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime
 
 import asyncpg
 import structlog
 
+from libs.backoff import exponential
 from libs.events import EventStore, NewEvent, WrongExpectedVersion
 from libs.events.catalog import (
     CrawlCompleted,
@@ -45,6 +45,7 @@ from libs.instagram import (
     ProviderUnavailable,
     SimilarAccount,
 )
+from libs.leases import INCARNATION, lease_owner
 from services.crawler import metrics, repository
 from services.crawler.domain import (
     Outcome,
@@ -74,10 +75,6 @@ def _outage(exc: ProviderError) -> bool:
     return isinstance(exc, ProviderUnavailable | ProviderRejected)
 
 
-def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
-
-
 class CrawlRunner:
     def __init__(
         self,
@@ -89,7 +86,7 @@ class CrawlRunner:
         self.store = store
         self.provider = provider
         self.settings = settings
-        self.worker = worker or worker_id()
+        self.worker = worker or lease_owner(settings.worker_id)
         self._driving: set[asyncio.Task[None]] = set()
         self._stopping = False
 
@@ -97,6 +94,9 @@ class CrawlRunner:
 
     async def run_loop(self, pool: asyncpg.Pool) -> None:
         """Claim due runs up to the concurrency limit and drive each in its own task."""
+        taken = await repository.take_back_previous_leases(pool, self.settings.worker_id, INCARNATION)
+        if taken:
+            log.info("crawl.previous_leases_released", runs=taken)
         while not self._stopping:
             while len(self._driving) < self.settings.crawler_concurrency and not self._stopping:
                 try:
@@ -158,12 +158,29 @@ class CrawlRunner:
             raise
         except Exception as exc:
             if is_database_outage(exc):
+                # Hand the run back once the database answers again, so it resumes at once.
                 log.warning("crawl.database_unavailable", run_id=run.id, error=repr(exc))
+                await self._release_when_reachable(pool, run)
             else:
                 log.exception("crawl.unexpected_error", run_id=run.id)
                 await self._guard(self._error(pool, run, exc))
         finally:
             heartbeat.cancel()
+
+    async def _release_when_reachable(self, pool: asyncpg.Pool, run: Run) -> None:
+        """Retry the release for as long as the lease lasts; after that it expires by itself."""
+        deadline = time.monotonic() + self.settings.crawler_lease_s
+        attempt = 0
+        while True:
+            try:
+                await repository.release_lease(pool, run.run_id, self.worker)
+                return
+            except Exception as exc:
+                attempt += 1
+                if time.monotonic() >= deadline:
+                    log.warning("crawl.release_failed", run_id=run.id, error=repr(exc))
+                    return
+                await asyncio.sleep(exponential(attempt, 0.2, 5.0))
 
     async def _guard(self, step: Awaitable[None]) -> None:
         """Recording a pause or an error may itself fail (lease gone, database down): the lease then decides."""

@@ -7,8 +7,9 @@ from libs.runtime.config import ServiceSettings
 
 class CrawlerSettings(ServiceSettings):
     ops_port: int | None = 8003
-    # A run is held by one worker under a lease it renews; a killed worker's run is resumed after this.
-    crawler_lease_s: float = Field(default=30.0, gt=0)
+    # A run is held by one worker under a lease it renews; a killed worker's run is resumed by another
+    # after this, or at once by the same replica (WORKER_ID) restarted.
+    crawler_lease_s: float = Field(default=15.0, gt=0)
     # How often the run loop looks for runs to start or resume.
     crawler_poll_interval_s: float = Field(default=1.0, gt=0)
     # Runs driven at once by one process.

@@ -2,7 +2,8 @@
 
 A request is claimed with a session advisory lock, so two deliveries of it (a redelivery, or the
 original LOW message and its HIGH promotion) are never worked on at once, and a worker killed mid-fetch
-releases it with its database session. Each step commits its state and its event together.
+releases it with its database session; a delivery that finds it held comes back after a delay, and
+finds it done or free. Each step commits its state and its event together.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import asyncpg
 import orjson
 import structlog
 
-from libs.events import Envelope, EventStore, NewEvent, WrongExpectedVersion
+from libs.events import Deferred, Envelope, EventStore, NewEvent, WrongExpectedVersion
 from libs.events.catalog import (
     Event,
     ProfileIngested,
@@ -34,7 +35,7 @@ from services.profile_ingest.settings import IngestSettings
 
 log = structlog.get_logger(__name__)
 
-_LOCK_CLASS = 4_201  # advisory-lock namespace of profile requests
+REQUEST_LOCK_CLASS = 4_201  # advisory-lock namespace of profile requests
 
 
 class RetryLater(Exception):
@@ -54,14 +55,15 @@ class ProfileIngestion:
         assert isinstance(event, ProfileRequested | ProfileRequestPromoted)
         key = zlib.crc32(event.request_id.encode()) & 0x7FFFFFFF
         async with pool.acquire() as conn:
-            if not await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", _LOCK_CLASS, key):
-                log.info("ingest.request_held_elsewhere", request_id=event.request_id)
-                return  # a live worker has it; if that worker dies, its own delivery comes back
+            if not await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", REQUEST_LOCK_CLASS, key):
+                # Another delivery of it is being worked on. That worker may still lose its message (its
+                # channel died in a broker reconnect): this copy comes back later instead of being dropped.
+                raise Deferred(f"request {event.request_id} is being ingested elsewhere")
             try:
                 await self._ingest(conn, envelope, event)
             finally:
                 if not conn.is_closed():
-                    await conn.execute("SELECT pg_advisory_unlock($1, $2)", _LOCK_CLASS, key)
+                    await conn.execute("SELECT pg_advisory_unlock($1, $2)", REQUEST_LOCK_CLASS, key)
 
     async def _ingest(
         self, conn: asyncpg.Connection, envelope: Envelope, event: ProfileRequested | ProfileRequestPromoted

@@ -24,7 +24,7 @@ def build(
     runtime.add_consumer("viral-analysis", JobCommands().handlers())
     runtime.add_background("job-notifications", lambda: listen_for_jobs(settings.database_url, wake))
 
-    def runner() -> AnalysisRunner:
+    def runner(slot: int) -> AnalysisRunner:
         assert runtime.pool is not None
         return AnalysisRunner(
             pool=runtime.pool,
@@ -33,10 +33,11 @@ def build(
             engine=engine,
             settings=settings,
             wake=wake,
+            slot=slot,
         )
 
     for i in range(settings.analysis_concurrency):
-        runtime.add_background(f"analysis-worker-{i}", lambda: runner().work())
+        runtime.add_background(f"analysis-worker-{i}", lambda i=i: runner(i).work())
 
     async def schedule() -> None:
         assert runtime.pool is not None

@@ -8,8 +8,6 @@ step commits its progress event; the result and AnalysisCompleted commit once pe
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -21,6 +19,7 @@ import structlog
 from prometheus_client import Counter, Gauge, Histogram
 
 from libs.analysis import AnalysisEngineError, AnalysisInput, CompetitorInput, ProfileInput, ReelInput
+from libs.backoff import exponential
 from libs.events import EventStore, NewEvent
 from libs.events.catalog import (
     AnalysisCompleted,
@@ -34,8 +33,10 @@ from libs.events.catalog import (
     ReelSnapshot,
     analysis_stream,
 )
+from libs.events.db import is_database_outage
 from libs.instagram import AccountNotFound, AccountPrivate, InstagramProvider, ProviderError
 from libs.instagram.snapshots import profile_snapshot
+from libs.leases import INCARNATION, PREVIOUS_LIFE, lease_owner
 from services.viral_analysis.domain import PROGRESS, Job, pick_with_transcripts, transcript_candidates
 from services.viral_analysis.settings import AnalysisSettings
 
@@ -52,6 +53,10 @@ RUNNING = Gauge("viralspot_analysis_running", "Analysis runs in progress in this
 
 class RunAborted(Exception):
     """Cancelled by the user, or the lease went to another worker: stop without a result."""
+
+
+class RunInterrupted(Exception):
+    """The database went away mid-run: the run is handed back and restarted, never failed for it."""
 
 
 class PrimaryUnavailable(Exception):
@@ -83,6 +88,7 @@ class AnalysisRunner:
         engine: Any,
         settings: AnalysisSettings,
         wake: asyncio.Event,
+        slot: int = 0,
     ) -> None:
         self.pool = pool
         self.store = store
@@ -90,13 +96,24 @@ class AnalysisRunner:
         self.engine = engine
         self.settings = settings
         self.wake = wake
-        self.owner = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.owner = lease_owner(settings.worker_id, slot)
 
     async def work(self) -> None:
         """One worker: claim, run, repeat; sleep until woken or the poll interval passes."""
+        await self._take_back_previous_leases()
+        outage = 0
         while True:
             self.wake.clear()  # before the claim: a job committed after it sets the event again
-            job = await self._claim()
+            try:
+                job = await self._claim()
+                outage = 0
+            except Exception as exc:
+                if not is_database_outage(exc):
+                    raise
+                outage += 1
+                log.warning("analysis.database_unavailable", error=repr(exc))
+                await asyncio.sleep(exponential(outage, 0.2, 5.0))
+                continue
             if job is None:
                 try:
                     await asyncio.wait_for(self.wake.wait(), self.settings.analysis_poll_interval_s)
@@ -104,6 +121,17 @@ class AnalysisRunner:
                     pass
                 continue
             await self._run_with_lease(job)
+
+    async def _take_back_previous_leases(self) -> None:
+        """Runs this replica held before it restarted are claimable now, not when their lease ends."""
+        taken = await self.pool.execute(
+            f"""UPDATE analysis.jobs SET lease_expires_at = now()
+                WHERE status = 'processing' AND {PREVIOUS_LIFE}""",
+            self.settings.worker_id,
+            INCARNATION,
+        )
+        if taken != "UPDATE 0":
+            log.info("analysis.previous_leases_released", jobs=taken.removeprefix("UPDATE "))
 
     async def _claim(self) -> Job | None:
         async with self.pool.acquire() as conn, conn.transaction():
@@ -153,6 +181,14 @@ class AnalysisRunner:
         except RunAborted as exc:
             outcome = "aborted"
             log.info("analysis.aborted", queue_id=job.queue_id, run=job.run, reason=str(exc))
+        except Exception as exc:
+            if not is_database_outage(exc):
+                raise
+            # The run (or recording its failure) lost the database: hand the job back once it is
+            # reachable again, so the next claim restarts the run at once; the job never fails for it.
+            outcome = "interrupted"
+            log.warning("analysis.interrupted", queue_id=job.queue_id, run=job.run, error=repr(exc))
+            await self._release_when_reachable(job)
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if task is not None and task.cancelling():
@@ -166,7 +202,7 @@ class AnalysisRunner:
         RUNS.labels(outcome).inc()
         RUN_SECONDS.observe(time.perf_counter() - started)
 
-    async def _release(self, job: Job) -> None:
+    async def _release(self, job: Job) -> bool:
         try:
             await self.pool.execute(
                 """UPDATE analysis.jobs SET lease_expires_at = now()
@@ -176,6 +212,16 @@ class AnalysisRunner:
             )
         except Exception as exc:
             log.warning("analysis.release_failed", queue_id=job.queue_id, error=repr(exc))
+            return False
+        return True
+
+    async def _release_when_reachable(self, job: Job) -> None:
+        """Retry the release for as long as the lease lasts; after that it expires by itself."""
+        deadline = time.monotonic() + self.settings.analysis_lease_s
+        attempt = 0
+        while not await self._release(job) and time.monotonic() < deadline:
+            attempt += 1
+            await asyncio.sleep(exponential(attempt, 0.2, 5.0))
 
     async def _renew_lease(self, job: Job, run: asyncio.Task[str]) -> None:
         while True:
@@ -234,6 +280,8 @@ class AnalysisRunner:
             await self._fail(job, f"The analysis engine failed: {exc}")
             return "failed"
         except Exception as exc:
+            if is_database_outage(exc):
+                raise  # not the run's fault: handed back and restarted (_run_with_lease)
             log.exception("analysis.unexpected_error", queue_id=job.queue_id, run=job.run)
             await self._fail(job, f"The analysis failed unexpectedly ({type(exc).__name__}).")
             return "failed"

@@ -8,8 +8,9 @@ from libs.runtime.config import ServiceSettings
 class AnalysisSettings(ServiceSettings):
     ops_port: int | None = 8002
     analysis_concurrency: int = Field(default=2, ge=1, le=32)
-    # A run holds a lease it renews while alive; a run whose worker died is restarted after it expires.
-    analysis_lease_s: float = Field(default=60.0, gt=0)
+    # A run holds a lease it renews every third of it; a run whose worker died is restarted by another
+    # worker once it expires, or at once by the same replica (WORKER_ID) restarted.
+    analysis_lease_s: float = Field(default=15.0, gt=0)
     analysis_poll_interval_s: float = Field(default=1.0, gt=0)
     analysis_scheduler_interval_s: float = Field(default=30.0, gt=0)
     analysis_reels_per_profile: int = Field(default=50, ge=5, le=200)

@@ -2,6 +2,7 @@
 
 import asyncio
 import signal
+import zlib
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -9,12 +10,14 @@ from pathlib import Path
 import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
+from prometheus_client import REGISTRY
 
 from libs.events import EventStore, NewEvent
 from libs.events.catalog import ProfileRequested, profile_stream
 from libs.runtime import ServiceRuntime
 from services.gateway.app import create_app
 from services.profile_ingest.__main__ import build as build_ingest
+from services.profile_ingest.handlers import REQUEST_LOCK_CLASS
 from services.profile_ingest.settings import IngestSettings
 from tests.conftest import make_settings
 from tests.integration.test_relay_and_restarts import projector_runtime
@@ -264,3 +267,30 @@ async def test_ingest_stopped_mid_run_completes_every_request_exactly_once(
 async def _completed(pool: asyncpg.Pool, n: int) -> bool:
     done = await pool.fetchval("SELECT count(*) FROM readmodel.profile_queue WHERE status = 'COMPLETED'")
     return done >= n
+
+
+async def test_a_delivery_finding_its_request_held_elsewhere_comes_back_instead_of_being_dropped(
+    stack: TestClient, start_ingest, pool
+) -> None:
+    """The holder here is a session of the test's own: as if another worker had the request and then
+    lost its message with its channel. The held delivery must still end in an ingested profile."""
+    resp = await stack.post("/api/profile/held.elsewhere/request")
+    request_id = (await resp.json())["data"]["request_id"]
+    key = zlib.crc32(request_id.encode()) & 0x7FFFFFFF
+    async with pool.acquire() as holder:
+        assert await holder.fetchval("SELECT pg_try_advisory_lock($1, $2)", REQUEST_LOCK_CLASS, key)
+        await start_ingest()
+
+        labels = {"service": "profile-ingest", "consumer": "profile-ingest", "event_type": "ProfileRequested"}
+
+        async def deferred() -> bool:
+            consumed = REGISTRY.get_sample_value(
+                "viralspot_events_consumed_total", {**labels, "outcome": "deferred"}
+            )
+            return (consumed or 0) >= 1
+
+        await infra.eventually(deferred, message="the delivery deferred")
+        assert (await status(stack, "held.elsewhere"))["status"] == "pending"
+        await holder.execute("SELECT pg_advisory_unlock($1, $2)", REQUEST_LOCK_CLASS, key)
+    await wait_status(stack, "held.elsewhere", "completed")
+    assert await ingested_count(pool, "held.elsewhere") == 1
