@@ -115,6 +115,14 @@ def is_database_outage(exc: BaseException) -> bool:
     return isinstance(exc, CONNECTION_ERRORS)
 
 
+def is_transient_database_error(exc: BaseException) -> bool:
+    """An outage, or what a session killed mid-query or a concurrent writer leaves behind: the same
+    request may well succeed if it is sent again (a 503 to a client, not a 500)."""
+    return is_database_outage(exc) or isinstance(
+        exc, asyncpg.InterfaceError | asyncpg.InternalClientError | asyncpg.TransactionRollbackError
+    )
+
+
 def is_permanent_error(exc: BaseException) -> bool:
     """True when retrying cannot help. A unique violation may be a race that a retry resolves; other
     asyncpg client errors ("another operation is in progress") are what a session killed mid-query

@@ -25,7 +25,6 @@ import aiormq
 import asyncpg
 import orjson
 import structlog
-from aio_pika.abc import AbstractRobustConnection
 
 from libs.backoff import exponential
 from libs.events import metrics
@@ -98,7 +97,7 @@ class OutboxRelay:
         *,
         producer: str,
         dsn: str,
-        amqp: AbstractRobustConnection,
+        amqp_url: str,
         topology: Topology,
         batch_size: int = 500,
         poll_interval_s: float = 1.0,
@@ -108,7 +107,7 @@ class OutboxRelay:
     ) -> None:
         self.producer = producer
         self.dsn = dsn
-        self.amqp = amqp
+        self.amqp_url = amqp_url
         self.topology = topology
         self.batch_size = batch_size
         self.poll_interval_s = poll_interval_s
@@ -120,6 +119,9 @@ class OutboxRelay:
         self._lock_key = zlib.crc32(f"outbox-relay:{producer}".encode()) & 0x7FFFFFFF
         self._conn: asyncpg.Connection | None = None
         self._leader = False
+        # A plain connection of its own: after the broker closes a channel over one refused message,
+        # a robust one reopens channels by itself and raced ours (CHANNEL_ERROR closed the connection).
+        self._amqp: aio_pika.abc.AbstractConnection | None = None
         self._busy = asyncio.Lock()  # one batch at a time on the relay's one connection
         self._channel: aio_pika.abc.AbstractChannel | None = None
         self._exchange: aio_pika.abc.AbstractExchange | None = None
@@ -142,7 +144,7 @@ class OutboxRelay:
                 level = "warning" if transient or is_database_outage(exc) else "error"
                 getattr(log, level)("relay.publish_failed", error=repr(exc), retry_in_s=backoff)
                 metrics.RELAY_FAILURES.labels(self.producer).inc()
-                await self._reset(database=not transient)
+                await self._reset(database=not transient, broker=transient)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
@@ -155,7 +157,7 @@ class OutboxRelay:
             await asyncio.wait_for(self.flush(), 10)
         except Exception as exc:
             log.warning("relay.final_flush_failed", error=repr(exc))
-        await self._reset(database=True)
+        await self._reset(database=True, broker=True)
 
     async def stop(self) -> None:
         """Stop after a last drain, so events committed before shutdown still go out."""
@@ -217,21 +219,19 @@ class OutboxRelay:
         results = await self._send(sendable)
         if all(r is None for r in results):
             return [row for row, _ in sendable]
-        self._check_broker()
-        self._drop_channel()  # a refusal closes the channel; the rest of the batch went down with it
+        # A refusal closes the channel, and the frames still in flight behind it can take the whole
+        # connection down: each failed event is sent again on its own to tell which one is refused.
         published: list[_Row] = []
         for (row, message), result in zip(sendable, results, strict=True):
             if result is None:
                 published.append(row)
             elif row.stream_id not in held:
-                [alone] = await self._send([(row, message)])
+                alone = await self._send_alone(row, message)
                 if alone is None:
                     published.append(row)
                     continue
-                self._check_broker()
                 if not isinstance(alone, _REFUSALS):
                     raise BrokerUnavailable(f"publishing failed: {alone!r}") from alone
-                self._drop_channel()
                 held.add(row.stream_id)
                 await self._refused(conn, row, alone)
         return published
@@ -246,16 +246,26 @@ class OutboxRelay:
                 asyncio.gather(*sends, return_exceptions=True), self.publish_timeout_s
             )
         except TimeoutError:
-            self._drop_channel()
             raise BrokerUnavailable(
                 f"no confirm within {self.publish_timeout_s} s (is the broker blocking publishers?)"
             ) from None
         return [r if isinstance(r, BaseException) else None for r in results]
 
-    def _check_broker(self) -> None:
-        if self.amqp.is_closed or not self.amqp.connected.is_set():
-            self._drop_channel()
-            raise BrokerUnavailable("the broker connection is down")
+    async def _send_alone(self, row: _Row, message: aio_pika.Message) -> BaseException | None:
+        """One event on a fresh channel (a fresh connection if the last one died): a refusal now is
+        about this event; failing to get an answer at all is about the broker (BrokerUnavailable)."""
+        await self._reset(database=False, broker=self._broker_lost())
+        try:
+            [result] = await self._send([(row, message)])
+        except BrokerUnavailable:
+            # The connection may have died under the batch only just now: one fresh try, then it is
+            # the broker that is away.
+            await self._reset(database=False, broker=True)
+            [result] = await self._send([(row, message)])
+        return result
+
+    def _broker_lost(self) -> bool:
+        return self._amqp is None or self._amqp.is_closed or not self._amqp.connected.is_set()
 
     async def _refused(self, conn: asyncpg.Connection, row: _Row, exc: BaseException) -> None:
         reason = f"refused by the broker: {exc}"[:2000]
@@ -299,19 +309,23 @@ class OutboxRelay:
         metrics.OUTBOX_BACKLOG.labels(self.producer).set(backlog)
 
     async def _exchange_ready(self) -> aio_pika.abc.AbstractExchange:
-        if self._exchange is None or self._channel is None or self._channel.is_closed:
-            try:
-                self._channel = await asyncio.wait_for(self.amqp.channel(publisher_confirms=True), 10)
-                self._exchange = await self._channel.get_exchange(self.topology.exchange, ensure=False)
-            except (TimeoutError, aio_pika.exceptions.AMQPError, ConnectionError) as exc:
-                self._drop_channel()
-                raise BrokerUnavailable(f"cannot open a channel: {exc!r}") from exc
+        if self._broker_lost():
+            await self._reset(database=False, broker=True)
+        try:
+            if self._amqp is None:
+                self._amqp = await asyncio.wait_for(aio_pika.connect(self.amqp_url), 10)
+            if self._exchange is None or self._channel is None or self._channel.is_closed:
+                channel = await asyncio.wait_for(self._amqp.channel(publisher_confirms=True), 10)
+                self._exchange = await channel.get_exchange(self.topology.exchange, ensure=False)
+                self._channel = channel
+        except (TimeoutError, aio_pika.exceptions.AMQPError, OSError) as exc:
+            raise BrokerUnavailable(f"cannot reach the broker: {exc!r}") from exc
         return self._exchange
 
-    def _drop_channel(self) -> None:
+    async def _drop_channel(self) -> None:
         channel, self._channel, self._exchange = self._channel, None, None
-        if channel is not None and not channel.is_closed:
-            asyncio.get_running_loop().create_task(_close_quietly(channel))
+        if channel is not None and not channel.is_closed:  # one the broker closed needs no close
+            await _close_quietly(channel)
 
     async def _connection(self) -> asyncpg.Connection:
         """The relay's own connection: LISTEN for appends, and the leader's advisory lock."""
@@ -333,8 +347,12 @@ class OutboxRelay:
                 log.info("relay.leading", producer=self.producer)
         return self._leader
 
-    async def _reset(self, *, database: bool) -> None:
-        self._drop_channel()
+    async def _reset(self, *, database: bool, broker: bool) -> None:
+        """Start afresh after a failure: a new channel always; a new connection to whichever failed."""
+        await self._drop_channel()
+        if broker and self._amqp is not None:
+            amqp, self._amqp = self._amqp, None
+            await _close_quietly(amqp)  # a blocked connection may not even close: it is left to die
         if database and self._conn is not None:
             conn, self._conn, self._leader = self._conn, None, False
             if not conn.is_closed():
@@ -364,8 +382,8 @@ def _decode(record: asyncpg.Record) -> _Row:
     return _Row(record["position"], envelope, record["event_id"], record["stream_id"], record["event_type"])
 
 
-async def _close_quietly(channel: aio_pika.abc.AbstractChannel) -> None:
+async def _close_quietly(closable: aio_pika.abc.AbstractChannel | aio_pika.abc.AbstractConnection) -> None:
     try:
-        await asyncio.wait_for(channel.close(), 5)
+        await asyncio.wait_for(closable.close(), 5)
     except Exception:
         pass

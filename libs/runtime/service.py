@@ -91,7 +91,7 @@ class ServiceRuntime:
             self.relay = OutboxRelay(
                 producer=self.name,
                 dsn=s.database_url,
-                amqp=self.amqp,
+                amqp_url=s.amqp_url.get_secret_value(),
                 topology=self.topology,
                 publish_timeout_s=s.relay_publish_timeout_s,
                 max_attempts=s.relay_max_attempts,

@@ -8,7 +8,7 @@ import pytest
 
 from libs.events import EventStore, NewEvent, Topology, WrongExpectedVersion
 from libs.events.catalog import ProfileRequested
-from libs.events.db import is_database_outage
+from libs.events.db import is_transient_database_error
 from libs.runtime import ServiceRuntime
 from services.projector import __main__ as projector
 from tests.support import infra
@@ -38,7 +38,7 @@ async def append_requests(pool: asyncpg.Pool, n: int, rate_per_s: float, prefix:
             except (WrongExpectedVersion, asyncpg.UniqueViolationError):
                 break  # the first try committed; only its answer was lost with the session
             except Exception as exc:
-                if not is_database_outage(exc):
+                if not is_transient_database_error(exc):
                     raise
                 await asyncio.sleep(0.05)
         await asyncio.sleep(interval)

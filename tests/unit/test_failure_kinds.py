@@ -4,7 +4,7 @@ import asyncpg
 import pydantic
 import pytest
 
-from libs.events.db import is_database_outage, is_permanent_error
+from libs.events.db import is_database_outage, is_permanent_error, is_transient_database_error
 from libs.events.store import UnpublishableEvent
 
 
@@ -65,3 +65,19 @@ def test_bad_data_and_bugs_are_permanent(exc: BaseException) -> None:
 )
 def test_the_rest_is_worth_a_retry(exc: BaseException) -> None:
     assert not is_database_outage(exc) and not is_permanent_error(exc)
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        asyncpg.InternalClientError("cannot switch to state 12; another operation (2) is in progress"),
+        asyncpg.SerializationError("could not serialize access"),
+        asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
+    ],
+)
+def test_what_a_resent_request_may_get_past_is_transient_for_a_client(exc: BaseException) -> None:
+    assert is_transient_database_error(exc)
+
+
+def test_bad_data_is_not_transient_for_a_client() -> None:
+    assert not is_transient_database_error(asyncpg.DataError("invalid input syntax"))
