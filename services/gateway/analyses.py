@@ -26,6 +26,7 @@ from services.gateway.auth import require_admin
 from services.gateway.bounded_json import BoundedObject
 from services.gateway.domain.analysis_jobs import AnalysisJobState, fold
 from services.gateway.errors import ApiError, service_unavailable
+from services.gateway.idempotency import answer_once, atomic
 from services.gateway.profiles import ok
 from services.gateway.validation import USERNAME_RE, parse_body
 
@@ -116,7 +117,8 @@ async def create_job(request: web.Request) -> web.Response:
         auto_rerun_enabled=body.auto_rerun_enabled,
         rerun_frequency_hours=body.rerun_frequency_hours,
     )
-    async with request.app[keys.POOL].acquire() as conn:
+
+    async def create(conn: asyncpg.Connection) -> web.Response:
         try:
             async with conn.transaction():
                 await conn.execute(
@@ -137,16 +139,18 @@ async def create_job(request: web.Request) -> web.Response:
                 f"An analysis for session '{body.session_id}' already exists.",
                 troubleshooting="Use a new session_id, or poll the existing one.",
             ) from None
-    return ok(
-        {
-            "id": queue_id,
-            "session_id": body.session_id,
-            "primary_username": body.primary_username,
-            "status": "pending",
-            "submitted_at": now.isoformat(),
-        },
-        status=201,
-    )
+        return ok(
+            {
+                "id": queue_id,
+                "session_id": body.session_id,
+                "primary_username": body.primary_username,
+                "status": "pending",
+                "submitted_at": now.isoformat(),
+            },
+            status=201,
+        )
+
+    return await answer_once(request, create)
 
 
 @routes.post("/api/viral-ideas/queue/{queue_id}/start")
@@ -158,20 +162,22 @@ async def start_job(request: web.Request) -> web.Response:
     return ok({"queue_id": queue_id, "status": state.status})
 
 
-async def _append_decided(request: web.Request, queue_id: str, decide: Any) -> tuple[AnalysisJobState, Any]:
+async def _append_decided(
+    conn: asyncpg.Connection, request: web.Request, queue_id: str, decide: Any
+) -> tuple[AnalysisJobState, Any]:
     """Fold, decide, append with the folded version; on a concurrent append decide again."""
     store = request.app[keys.STORE]
     for _ in range(10):
-        async with request.app[keys.POOL].acquire() as conn:
-            state = await load_job(conn, request, queue_id)
-            event = decide(state)
-            try:
+        state = await load_job(conn, request, queue_id)
+        event = decide(state)
+        try:
+            async with atomic(conn):
                 await store.append(
                     conn, analysis_stream(queue_id), [NewEvent(event=event)], expected_version=state.version
                 )
-            except WrongExpectedVersion:
-                continue
-            return state, event
+        except WrongExpectedVersion:
+            continue
+        return state, event
     raise service_unavailable("The analysis stream is too busy")
 
 
@@ -192,7 +198,15 @@ async def process_job(request: web.Request) -> web.Response:
             raise ApiError(400, "MISSING_REQUIREMENTS", "Queue entry missing required primary_username")
         return AnalysisTriggered(queue_id=queue_id, trigger="manual", run=state.runs + 1)
 
-    state, event = await _append_decided(request, queue_id, decide)
+    async def trigger(conn: asyncpg.Connection) -> web.Response:
+        state, event = await _append_decided(conn, request, queue_id, decide)
+        return _processing_started(queue_id, state, event)
+
+    return await answer_once(request, trigger)
+
+
+def _processing_started(queue_id: str, state: AnalysisJobState, event: AnalysisTriggered) -> web.Response:
+    """Seed 000's answer to /process, section by section."""
     competitors = len(state.competitors)
     return web.json_response(
         {
@@ -246,7 +260,8 @@ async def cancel_job(request: web.Request) -> web.Response:
             raise ApiError(409, "NOT_CANCELLABLE", f"An analysis that is {state.status} cannot be cancelled.")
         return AnalysisCancelled(queue_id=queue_id)
 
-    await _append_decided(request, queue_id, decide)
+    async with request.app[keys.POOL].acquire() as conn:
+        await _append_decided(conn, request, queue_id, decide)
     return ok({"queue_id": queue_id, "status": "cancelled"})
 
 
@@ -266,7 +281,8 @@ async def process_pending(request: web.Request) -> web.Response:
             return AnalysisTriggered(queue_id=queue_id, trigger="process_pending", run=state.runs + 1)
 
         try:
-            await _append_decided(request, queue_id, decide)
+            async with request.app[keys.POOL].acquire() as conn:
+                await _append_decided(conn, request, queue_id, decide)
             started += 1
         except _NotPending:
             continue

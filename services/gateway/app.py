@@ -15,8 +15,7 @@ from libs.runtime.service import ServiceRuntime
 from services.gateway import analyses, analysis_queries, crawler_routes, job_events, keys, profiles, web_page
 from services.gateway.errors import error_middleware
 from services.gateway.settings import GatewaySettings
-
-MAX_BODY = 64 * 1024
+from services.gateway.validation import MAX_BODY, input_guard
 
 HTTP_REQUESTS = Counter(
     "viralspot_http_requests_total", "HTTP requests served by the gateway", ["route", "method", "status"]
@@ -43,8 +42,11 @@ async def metrics_middleware(
 
 
 def create_app(runtime: ServiceRuntime, settings: GatewaySettings) -> web.Application:
-    # The metrics middleware wraps the error one, so error statuses are counted too.
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[metrics_middleware, error_middleware])
+    # The metrics middleware wraps the error one, so error statuses are counted too; the input guard
+    # runs inside the error middleware, so what it refuses gets the JSON error envelope.
+    app = web.Application(
+        client_max_size=MAX_BODY, middlewares=[metrics_middleware, error_middleware, input_guard]
+    )
     assert runtime.pool is not None
     # Requests queue for connections in arrival order (the relay uses the runtime's pool directly).
     app[keys.POOL] = FairPool(runtime.pool, settings.db_pool_max)

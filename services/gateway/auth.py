@@ -11,9 +11,11 @@ from services.gateway.errors import ApiError
 
 
 def require_admin(request: web.Request) -> None:
+    """Any Authorization value gives 401 or 403, also one that is not text (see validation.input_guard)."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         raise ApiError(
             401,
             "UNAUTHORIZED",
@@ -24,5 +26,13 @@ def require_admin(request: web.Request) -> None:
     configured = request.app[keys.SETTINGS].admin_token
     expected = configured.get_secret_value() if configured is not None else ""
     # With no token configured every token is wrong: admin endpoints are never open by default.
-    if not expected or not hmac.compare_digest(token.strip().encode(), expected.encode()):
+    if not expected or not hmac.compare_digest(_sent_bytes(token), expected.encode()):
         raise ApiError(403, "FORBIDDEN", "The admin token is not valid.")
+
+
+def _sent_bytes(token: str) -> bytes:
+    """The bytes the client sent: aiohttp decodes header bytes that are not UTF-8 to lone surrogates."""
+    try:
+        return token.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return b""  # a surrogate no decoding produces: equal to no token

@@ -15,6 +15,7 @@ from libs.events.catalog import CrawlRequested, crawl_stream
 from services.gateway import keys
 from services.gateway.auth import require_admin
 from services.gateway.errors import ApiError
+from services.gateway.idempotency import answer_once
 from services.gateway.profiles import iso, ok
 from services.gateway.validation import USERNAME_RE, parse_body
 
@@ -26,7 +27,8 @@ class CrawlRunBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    seed_usernames: list[str] | None = Field(default=None, max_length=50)
+    # Omitted or empty: automatic seed selection; null is not an array (the schema says so).
+    seed_usernames: list[str] = Field(default_factory=list, max_length=50)
     target_profiles: int = Field(default=50, ge=1, le=1000)
     max_rounds: int = Field(default=5, ge=1, le=20)
     per_seed_limit: int = Field(default=4, ge=1, le=80)
@@ -35,10 +37,8 @@ class CrawlRunBody(BaseModel):
 
     @field_validator("seed_usernames")
     @classmethod
-    def _normalise(cls, value: list[str] | None) -> list[str] | None:
+    def _normalise(cls, value: list[str]) -> list[str]:
         """The API's username rule; duplicates after normalising are dropped, order kept."""
-        if value is None:
-            return None
         seeds: list[str] = []
         for raw in value:
             name = (raw[1:] if raw.startswith("@") else raw).lower()
@@ -52,11 +52,11 @@ class CrawlRunBody(BaseModel):
 @routes.post("/api/crawler/runs")
 async def start_crawl(request: web.Request) -> web.Response:
     require_admin(request)
-    body = await parse_body(request, CrawlRunBody)
+    body = await parse_body(request, CrawlRunBody, optional=True)
     run_id = str(uuid.uuid4())
     event = CrawlRequested(
         run_id=run_id,
-        seed_usernames=body.seed_usernames or [],
+        seed_usernames=body.seed_usernames,
         target_profiles=body.target_profiles,
         max_rounds=body.max_rounds,
         per_seed_limit=body.per_seed_limit,
@@ -64,16 +64,20 @@ async def start_crawl(request: web.Request) -> web.Response:
         exclude_private=body.exclude_private,
         trigger="admin",
     )
-    async with request.app[keys.POOL].acquire() as conn, conn.transaction():
-        [envelope] = await request.app[keys.STORE].append(
-            conn, crawl_stream(run_id), [NewEvent(event=event)], expected_version=0
-        )
-    # Answered only now: the request is durably recorded and the crawler will pick it up.
-    data = _from_request(event, envelope.occurred_at)
-    data["status_url"] = f"/api/crawler/runs/{run_id}"
-    response = ok(data, status=202)
-    response.headers["Location"] = data["status_url"]
-    return response
+
+    async def create(conn: asyncpg.Connection) -> web.Response:
+        async with conn.transaction():
+            [envelope] = await request.app[keys.STORE].append(
+                conn, crawl_stream(run_id), [NewEvent(event=event)], expected_version=0
+            )
+        # Answered only now: the request is durably recorded and the crawler will pick it up.
+        data = _from_request(event, envelope.occurred_at)
+        data["status_url"] = f"/api/crawler/runs/{run_id}"
+        response = ok(data, status=202)
+        response.headers["Location"] = data["status_url"]
+        return response
+
+    return await answer_once(request, create)
 
 
 @routes.get("/api/crawler/runs/{run_id}")

@@ -10,7 +10,7 @@ import orjson
 import structlog
 from aiohttp import web
 
-from libs.events.db import is_database_outage
+from libs.events.db import is_transient_database_error
 
 log = structlog.get_logger(__name__)
 
@@ -60,6 +60,7 @@ def service_unavailable(what: str = "The event store or broker") -> ApiError:
     )
 
 
+_BODY_HEADERS = frozenset({"content-type", "content-length", "content-encoding"})
 _HTTP_CODES = {
     404: ("NOT_FOUND", "No such endpoint."),
     405: ("METHOD_NOT_ALLOWED", "This endpoint does not accept that method."),
@@ -79,9 +80,14 @@ async def error_middleware(
         if exc.status < 400:
             raise
         code, detail = _HTTP_CODES.get(exc.status, ("HTTP_ERROR", exc.reason))
-        return error_response(ApiError(exc.status, code, detail))
+        # Its own headers stay (Allow on a 405, RFC 9110); the body and its type are ours.
+        kept = {k: v for k, v in exc.headers.items() if k.lower() not in _BODY_HEADERS}
+        response = error_response(ApiError(exc.status, code, detail, headers=kept))
+        if exc.status == 413:
+            response.force_close()  # the rest of the body is never read
+        return response
     except Exception as exc:
-        if is_database_outage(exc):
+        if is_transient_database_error(exc):
             log.warning("gateway.dependency_unavailable", error=repr(exc), path=request.path)
             return error_response(service_unavailable())
         log.exception("gateway.unhandled_error", path=request.path, method=request.method)

@@ -7,6 +7,7 @@ cancelled), each with its stream version as the SSE id, and ends after the job f
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -29,6 +30,7 @@ HUB = web.AppKey("live_hub", LiveHub)
 LISTENER = web.AppKey("live_listener", LiveEventListener)
 TERMINAL = ("completed", "failed", "cancelled")
 RECONNECT_MS = 3000
+LAST_EVENT_ID_RE = re.compile(r"[0-9]{1,9}")  # ASCII only: str.isdigit() also takes '²'
 _SNAPSHOT_ATTEMPTS = 3
 
 
@@ -70,6 +72,7 @@ async def job_events(request: web.Request) -> web.StreamResponse:
     session_id = request.match_info["session_id"]
     if not session_id.strip() or len(session_id) > 255:
         raise ApiError(400, "INVALID_SESSION_ID", "session_id must be 1-255 characters and not blank.")
+    last_seen = _last_event_id(request)
     hub = request.app[HUB]
     if hub.full():
         raise ApiError(
@@ -102,7 +105,7 @@ async def job_events(request: web.Request) -> web.StreamResponse:
     )
     try:
         snapshot, sent = await _snapshot(request, str(queue_id), session_id)
-        sent = max(sent, _last_event_id(request))
+        sent = max(sent, last_seen)
         await response.prepare(request)
         await response.write(b"retry: %d\n\n" % RECONNECT_MS + frame("status", sent, snapshot))
         if snapshot["status"] in TERMINAL:
@@ -164,5 +167,12 @@ async def _checkpoint(pool: FairPool, stream: str) -> int:
 
 
 def _last_event_id(request: web.Request) -> int:
-    raw = request.headers.get("Last-Event-ID", "")
-    return int(raw) if raw.isdigit() and len(raw) <= 9 else 0
+    """The stream version the client already has (0 for none); an id we never sent is refused."""
+    raw = request.headers.get("Last-Event-ID")
+    if raw is None:
+        return 0
+    if not LAST_EVENT_ID_RE.fullmatch(raw):
+        raise ApiError(
+            400, "INVALID_LAST_EVENT_ID", "Last-Event-ID must be the id of an event: 1-9 decimal digits."
+        )
+    return int(raw)

@@ -14,6 +14,7 @@ from libs.events.catalog import profile_stream
 from services.gateway import keys
 from services.gateway.domain.profile_requests import ProfileState, decide, estimated_time, fold
 from services.gateway.errors import ApiError, service_unavailable
+from services.gateway.idempotency import answer_once, atomic
 from services.gateway.validation import normalise_username, parse_source, query_int
 
 routes = web.RouteTableDef()
@@ -55,27 +56,29 @@ async def queue_position(
 async def request_profile(request: web.Request) -> web.Response:
     username = normalise_username(request.match_info["username"])
     source = parse_source(request.query.get("source"))
-    pool = request.app[keys.POOL]
     store = request.app[keys.STORE]
     stream = profile_stream(username)
-    for _ in range(_DECISION_ATTEMPTS):
-        now = datetime.now(UTC)
-        async with pool.acquire() as conn:
+
+    async def decide_and_append(conn: asyncpg.Connection) -> web.Response:
+        for _ in range(_DECISION_ATTEMPTS):
+            now = datetime.now(UTC)
             state = fold(await store.read_stream(conn, stream))
             decision = decide(state, username=username, source=source, priority="HIGH", now=now)
             if decision.events:
-                # One multi-row INSERT is atomic on its own: no BEGIN/COMMIT round trips.
                 try:
-                    await store.append(
-                        conn,
-                        stream,
-                        [NewEvent(event=e, occurred_at=now) for e in decision.events],
-                        expected_version=state.version,
-                    )
+                    async with atomic(conn):
+                        await store.append(
+                            conn,
+                            stream,
+                            [NewEvent(event=e, occurred_at=now) for e in decision.events],
+                            expected_version=state.version,
+                        )
                 except WrongExpectedVersion:
                     continue  # someone else decided on this profile meanwhile: decide again
             return ok(await _request_answer(conn, username, state, decision, now))
-    raise service_unavailable("The profile stream is too busy")
+        raise service_unavailable("The profile stream is too busy")
+
+    return await answer_once(request, decide_and_append)
 
 
 async def _request_answer(

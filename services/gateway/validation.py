@@ -1,20 +1,37 @@
-"""Bounded, normalised inputs: usernames, sources, JSON bodies, query numbers."""
+"""Bounded, normalised inputs: usernames, sources, JSON bodies, query numbers, and the text rule."""
 
 from __future__ import annotations
 
 import re
+from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import orjson
-from aiohttp import web
+from aiohttp import hdrs, web
 from pydantic import BaseModel, ValidationError
 
-from services.gateway.errors import ApiError
+from services.gateway.errors import ApiError, error_response
 
 USERNAME_RE = re.compile(r"^[a-z0-9._]{1,30}$")
 SOURCE_RE = re.compile(r"^[a-z0-9_]{1,20}$")
+MAX_BODY = 64 * 1024
+
+# C0 controls, DEL, C1 controls, and lone surrogates (bytes that were not UTF-8, as aiohttp decodes them).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+BODY_WHITESPACE = "\t\n\r"
+_INT64 = 2**63
+HEADER_WHITESPACE = "\t"
+# require_admin answers 401/403 for any Authorization value: a client learns it is the credential.
+_HEADERS_CHECKED_BY_THEIR_READER = frozenset({hdrs.AUTHORIZATION.lower()})
 
 M = TypeVar("M", bound=BaseModel)
+
+
+def has_control_character(text: str, allowed: str = "") -> bool:
+    """The one text rule for what reaches storage or a comparison: PostgreSQL text cannot hold NUL,
+    and no control character or undecodable byte is text a person meant; `allowed` lists exceptions."""
+    return any(match.group() not in allowed for match in _CONTROL.finditer(text))
 
 
 def normalise_username(raw: str) -> str:
@@ -37,16 +54,24 @@ def parse_source(raw: str | None) -> str:
     return source
 
 
-async def parse_body(request: web.Request, model: type[M]) -> M:
+async def parse_body(request: web.Request, model: type[M], *, optional: bool = False) -> M:
+    """The body as `model`; with `optional` (a requestBody not required) no body means every default."""
     raw = await request.read()  # aiohttp enforces client_max_size (64 KiB) here with a 413
+    if optional and not raw:
+        raw = b"{}"
     try:
         data: Any = orjson.loads(raw) if raw else None
     except orjson.JSONDecodeError:
         raise ApiError(400, "INVALID_JSON", "The request body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise ApiError(400, "INVALID_JSON", "The request body must be a JSON object.")
+    if fields := _inspect_document(data):
+        raise ApiError(
+            422, "VALIDATION_ERROR", "The request body holds control characters.", extra={"fields": fields}
+        )
     try:
-        return model.model_validate(data)
+        # Strict, as the OpenAPI document says: "5" is not a number, "true" not a boolean.
+        return model.model_validate(data, strict=True)
     except ValidationError as exc:
         fields = [
             {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()[:20]
@@ -54,6 +79,37 @@ async def parse_body(request: web.Request, model: type[M]) -> M:
         raise ApiError(
             422, "VALIDATION_ERROR", "The request body does not match the schema.", extra={"fields": fields}
         ) from None
+
+
+def _inspect_document(document: dict[str, Any]) -> list[dict[str, str]]:
+    """The fields whose strings (keys too) hold control characters, breadth first (iterative: JSON nests
+    deeper than the interpreter's recursion limit). Integral numbers written as 5.0 become 5 on the
+    way: JSON has one number type, so 5.0 is the integer 5 to the OpenAPI document too."""
+    found: list[dict[str, str]] = []
+    pending: deque[tuple[str, Any]] = deque([("", document)])
+    while pending and len(found) < 20:
+        path, value = pending.popleft()
+        if isinstance(value, str):
+            if has_control_character(value, BODY_WHITESPACE):
+                found.append({"field": path, "message": "must not contain control characters"})
+            continue
+        items = list(value.items()) if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            name = str(key)
+            if isinstance(key, str) and has_control_character(key, BODY_WHITESPACE):
+                name = key.encode("unicode_escape", "backslashreplace").decode("ascii")
+                found.append(
+                    {"field": _join(path, name), "message": "a key must not contain control characters"}
+                )
+            if isinstance(item, float) and item.is_integer() and abs(item) < _INT64:
+                value[key] = int(item)
+            elif isinstance(item, str | dict | list):
+                pending.append((_join(path, name), item))
+    return found
+
+
+def _join(path: str, part: str) -> str:
+    return f"{path}.{part}" if path else part
 
 
 def query_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
@@ -67,3 +123,30 @@ def query_int(request: web.Request, name: str, default: int, low: int, high: int
     if not low <= value <= high:
         raise ApiError(400, "INVALID_PARAMETER", f"{name} must be between {low} and {high}.")
     return value
+
+
+@web.middleware
+async def input_guard(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """What no handler could store or compare is refused before any runs: a body declared over
+    MAX_BODY, control characters in headers, path parameters and the query."""
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        # Answered before reading: waiting for the declared bytes would hold the connection open.
+        response = error_response(
+            ApiError(413, "PAYLOAD_TOO_LARGE", f"The request body is larger than {MAX_BODY // 1024} KiB.")
+        )
+        response.force_close()
+        return response
+    for name, value in request.headers.items():
+        if name.lower() not in _HEADERS_CHECKED_BY_THEIR_READER and has_control_character(
+            value, HEADER_WHITESPACE
+        ):
+            raise ApiError(400, "INVALID_HEADER", f"The {name} header is not valid text.")
+    for name, value in request.match_info.items():
+        if has_control_character(value):
+            raise ApiError(400, "INVALID_PARAMETER", f"{name} must not contain control characters.")
+    for name, value in request.query.items():
+        if has_control_character(name) or has_control_character(value):
+            raise ApiError(400, "INVALID_PARAMETER", "Query parameters must not contain control characters.")
+    return await handler(request)
