@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 VENV_STAMP := .venv/.installed
 
-.PHONY: install run test test-fast lint bench migrate services browser tools contracts up clean
+.PHONY: install run test test-fast fuzz lint bench migrate services browser tools contracts up clean
 
 install: $(VENV_STAMP)
 
@@ -35,6 +35,11 @@ test: install services browser tools
 
 test-fast: install
 	$(PY) -m pytest -q -m "not slow"
+
+# The contract fuzzing of `make test` (tests/fuzz/, 25 examples per operation), longer; what it tried and
+# found goes to test-output/fuzz/report.json.
+fuzz: install services
+	FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-500} $(PY) -m pytest -q --timeout=3600 tests/fuzz
 
 lint: install
 	$(PY) -m ruff check .
