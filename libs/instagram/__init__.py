@@ -1,4 +1,5 @@
-"""Async client for the Instagram scraper and transcript APIs, and the numbers we compute from them."""
+"""Async client for the Instagram scraper and transcript APIs: a pure provider adapter (typed answers,
+retries, rate limit, typed errors). The numbers we compute from its answers live in libs/scoring."""
 
 from .client import InstagramProvider, account_username, reel_shortcode
 from .errors import (
@@ -11,7 +12,6 @@ from .errors import (
     ProviderRejected,
     ProviderUnavailable,
 )
-from .metrics import engagement_rate, median_views, outlier_score, profile_stats
 from .models import Profile, Reel, SimilarAccount
 
 __all__ = [
@@ -28,9 +28,5 @@ __all__ = [
     "Reel",
     "SimilarAccount",
     "account_username",
-    "engagement_rate",
-    "median_views",
-    "outlier_score",
-    "profile_stats",
     "reel_shortcode",
 ]

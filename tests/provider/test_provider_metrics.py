@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from libs.instagram import Reel, engagement_rate, median_views, outlier_score, profile_stats
+from libs.instagram import Reel
+from libs.scoring import engagement_rate, median_views, outlier_score, profile_stats
 
 
 def reel(views: int | None, likes: int = 0, comments: int = 0) -> Reel:

@@ -13,8 +13,8 @@ from datetime import datetime
 import aio_pika
 import asyncpg
 
-from libs.cli.context import CommandError, Context
-from libs.cli.render import Progress, emit, event_line, json_line
+from cli.context import CommandError, Context
+from cli.render import Progress, emit, event_line, json_line
 from libs.events.catalog import analysis_stream
 from libs.events.db import connect
 from libs.events.envelope import Envelope

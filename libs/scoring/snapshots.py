@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from libs.events.catalog import ProfileSnapshot, ReelSnapshot, SimilarAccount
-from libs.instagram.metrics import engagement_rate, outlier_score, profile_stats
 from libs.instagram.models import Profile, Reel
 from libs.instagram.models import SimilarAccount as ProviderSimilar
+from libs.scoring.stats import engagement_rate, outlier_score, profile_stats
 
 
 def profile_snapshot(profile: Profile, reels: list[Reel]) -> tuple[ProfileSnapshot, list[ReelSnapshot]]:

@@ -1,4 +1,4 @@
-from libs.cli.app import main
+from cli.app import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

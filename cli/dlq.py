@@ -14,11 +14,11 @@ import aio_pika
 import orjson
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 
-from libs.cli.context import CommandError, Context
-from libs.cli.render import Progress, emit
+from cli.context import CommandError, Context
+from cli.render import Progress, emit
 from libs.events.envelope import Envelope, PoisonMessage
 from libs.events.publisher import to_message
-from libs.events.topology import Topology
+from libs.events.topology import Topology, message_count
 
 _SHOWN_HEADERS = ("x-dead-letter-reason", "x-error", "x-attempts", "x-failed-at", "x-original-queue")
 
@@ -136,15 +136,16 @@ async def run_list(ctx: Context, args: argparse.Namespace) -> int:
         channel = await amqp.channel()
         emit(f"{'dead-letter queue':<50} {'messages':>8}")
         for consumer in consumers:
+            name = ctx.topology.dead_letter_queue(consumer)
             try:
-                queue = await _open_dlq(channel, ctx.topology, consumer)
-            except CommandError:
+                count = await message_count(channel, name)
+            except aio_pika.exceptions.ChannelClosed:
                 if args.queue:
-                    raise
-                emit(f"{ctx.topology.dead_letter_queue(consumer):<50} {'absent':>8}")
+                    raise CommandError(f"queue {name} does not exist") from None
+                emit(f"{name:<50} {'absent':>8}")
                 channel = await amqp.channel()  # a failed passive declare closes the channel
                 continue
-            emit(f"{queue.name:<50} {queue.declaration_result.message_count or 0:>8}")
+            emit(f"{name:<50} {count:>8}")
     finally:
         await amqp.close()
     return 0

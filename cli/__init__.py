@@ -1,5 +1,5 @@
 """`viralspot`: the engineers' command line for the event store, the read models and dead letters."""
 
-from libs.cli.app import main
+from cli.app import main
 
 __all__ = ["main"]

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from libs.cli.context import CommandError, Context
-from libs.cli.render import Progress, emit
+from cli.context import CommandError, Context
+from cli.render import Progress, emit
 from libs.events.db import connect
 from libs.events.envelope import PoisonMessage
 from libs.events.store import EventStore, Position

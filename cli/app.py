@@ -8,8 +8,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from libs.cli import dlq, events, outbox, readmodels
-from libs.cli.context import CommandError, Context
+from cli import dlq, events, outbox, readmodels
+from cli.context import CommandError, Context
 from libs.runtime.config import ServiceSettings
 
 

@@ -12,8 +12,8 @@ import uuid
 
 import orjson
 
-from libs.cli.context import CommandError, Context
-from libs.cli.render import emit
+from cli.context import CommandError, Context
+from cli.render import emit
 from libs.events.db import connect
 from libs.events.relay import NOTIFY_CHANNEL
 
