@@ -15,7 +15,7 @@ import pytest
 from aiohttp import web
 
 from infra.simulator import SimulatorConfig, create_app
-from libs.events import RetryPolicy, Subscription, Topology
+from libs.events import RetryLadder, Subscription, Topology
 from libs.events import topology as topology_mod
 from libs.events.db import create_pool
 from libs.events.migrate import migrate
@@ -24,7 +24,7 @@ from libs.runtime.config import ServiceSettings
 from tests.provider.provider_harness import NOW, RunningSimulator, StartSimulator
 from tests.support import infra
 
-TEST_RETRY = RetryPolicy(max_retries=3, base_delay_s=0.2, max_delay_s=2.0)
+TEST_RETRY = RetryLadder(max_retries=3, base_delay_s=0.2, max_delay_s=2.0)
 
 
 @pytest.fixture(scope="session", autouse=True)

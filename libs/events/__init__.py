@@ -5,7 +5,7 @@ from libs.events.consumer import Consumer, Deferred, Handler, PermanentFailure
 from libs.events.envelope import Envelope, NewEvent, PoisonMessage
 from libs.events.relay import OutboxRelay
 from libs.events.store import EventStore, Position, RecordedEvent, WrongExpectedVersion
-from libs.events.topology import RetryPolicy, Subscription, Topology
+from libs.events.topology import RetryLadder, Subscription, Topology
 
 __all__ = [
     "REGISTRY",
@@ -21,7 +21,7 @@ __all__ = [
     "PoisonMessage",
     "Position",
     "RecordedEvent",
-    "RetryPolicy",
+    "RetryLadder",
     "Subscription",
     "Topology",
     "WrongExpectedVersion",

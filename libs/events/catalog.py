@@ -7,11 +7,13 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from libs.usernames import USERNAME_PATTERN
+
 Priority = Literal["HIGH", "MEDIUM", "LOW"]
 # AMQP message priority per queue priority; the profile work queue is declared with x-max-priority 10.
 MESSAGE_PRIORITY: dict[str, int] = {"HIGH": 9, "MEDIUM": 5, "LOW": 1}
 
-Username = Annotated[str, Field(pattern=r"^[a-z0-9._]{1,30}$")]
+Username = Annotated[str, Field(pattern=USERNAME_PATTERN)]
 
 
 class Event(BaseModel):
@@ -216,11 +218,37 @@ class ContentFetched(Event):
     reels: list[ReelSnapshot] = Field(default_factory=list, max_length=200)
 
 
+class AnalyzedReel(ReelSnapshot):
+    """A reel the analysis read, with whose it is."""
+
+    username: str
+    reel_type: Literal["primary", "competitor"]
+
+
+class AnalysisResult(BaseModel):
+    """What one run produced: its numbers, the reels it read, and the engine's answer."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    analysis_type: Literal["initial", "manual_rerun", "recurring"]
+    workflow_version: str
+    started_at: datetime
+    completed_at: datetime
+    processing_time_seconds: float = Field(ge=0)
+    primary_reels_count: int = Field(ge=0)
+    competitor_reels_count: int = Field(ge=0)
+    transcripts_fetched: int = Field(ge=0)
+    competitors_analyzed: list[str] = Field(default_factory=list)
+    analyzed_reels: list[AnalyzedReel] = Field(default_factory=list)
+    # The engine's answer (libs.analysis AnalysisData), already validated by the engine that gave it.
+    analysis_data: dict[str, Any]
+
+
 @event
 class AnalysisCompleted(Event):
     queue_id: str
     run: int = Field(ge=1)
-    result: dict[str, Any]
+    result: AnalysisResult
     next_scheduled_run: datetime | None = None
 
 

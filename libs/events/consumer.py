@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,23 +13,26 @@ import asyncpg
 import structlog
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 
+from libs.backoff import exponential
 from libs.events import metrics
 from libs.events.catalog import REGISTRY, Event
 from libs.events.db import is_database_outage, is_permanent_error
 from libs.events.envelope import Envelope, PoisonMessage
-from libs.events.store import WrongExpectedVersion
-from libs.events.topology import Topology
+from libs.events.store import CONFLICT_ATTEMPTS, WrongExpectedVersion
+from libs.events.topology import Topology, check_bindings
 
 log = structlog.get_logger(__name__)
 
-Handler = Callable[[asyncpg.Connection, Envelope, Event], Awaitable[None]]
+Handler = Callable[[asyncpg.Connection, Envelope, Any], Awaitable[None]]
 BatchHandler = Callable[[asyncpg.Connection, list[tuple[Envelope, Event]]], Awaitable[None]]
+# A service's one handler map: keyed by event class, so dispatch carries the type (handlers take the
+# event typed) and the consumer's bindings are derived from it.
+Handlers = Mapping[type[Event], Handler]
 
 _INBOX_ONE = """INSERT INTO eventstore.inbox (consumer, event_id) VALUES ($1, $2)
                 ON CONFLICT DO NOTHING RETURNING event_id"""
 _INBOX_MANY = """INSERT INTO eventstore.inbox (consumer, event_id) SELECT $1, unnest($2::uuid[])
                  ON CONFLICT DO NOTHING RETURNING event_id"""
-_CONFLICT_RETRIES = 5
 
 
 class PermanentFailure(Exception):
@@ -61,12 +64,13 @@ class Consumer:
         pool: asyncpg.Pool,
         amqp: AbstractRobustConnection,
         topology: Topology,
-        handlers: Mapping[str, Handler],
+        handlers: Handlers | None = None,
         prefetch: int = 16,
         concurrency: int = 1,
         batch_size: int = 1,
         idempotent: bool = True,
         batch_handler: BatchHandler | None = None,
+        handles: Collection[type[Event]] = (),
         transactional: bool = True,
     ) -> None:
         self.service = service
@@ -74,13 +78,16 @@ class Consumer:
         self.pool = pool
         self.amqp = amqp
         self.topology = topology
-        self.handlers = dict(handlers)
+        if (handlers is None) == (batch_handler is None):
+            raise ValueError("a consumer has either a handler map or a batch handler with what it handles")
+        self.handlers: dict[type[Event], Handler] = dict(handlers or {})
+        self.handles = frozenset(self.handlers or handles)
         self.prefetch = max(prefetch, batch_size)
         self.concurrency = concurrency
         self.batch_size = batch_size
         self.idempotent = idempotent
         # One call for a whole batch (the projector uses it to read and write checkpoints in bulk);
-        # `handlers` then only says which event types this consumer takes.
+        # `handles` then says which event types this consumer takes.
         self.batch_handler = batch_handler
         # Long work (a provider fetch) must not sit in one open transaction: such handlers get the pool
         # and commit their own steps, and are idempotent by their own state instead of the inbox.
@@ -92,13 +99,18 @@ class Consumer:
         self._queue: aio_pika.abc.AbstractRobustQueue | None = None
         self._tag: str | None = None
         self._workers: list[asyncio.Task[None]] = []
-        self._outage_backoff = 0.1
+        self._outages = 0
 
     @property
     def queue_name(self) -> str:
         return self.topology.queue(self.consumer)
 
     async def start(self) -> None:
+        # What the broker delivers and what is handled cannot drift apart: a bound type without a
+        # handler would be acked unseen, a handled type without a binding never delivered. (A consumer
+        # the product topology does not declare, a test's, binds its queue itself.)
+        if self.consumer in self.topology.subscriptions:
+            check_bindings(self.topology.subscriptions[self.consumer], self.handles)
         channel = await self.amqp.channel(publisher_confirms=True)
         assert isinstance(channel, aio_pika.abc.AbstractRobustChannel)
         self._channel = channel
@@ -159,7 +171,7 @@ class Consumer:
             except PoisonMessage as poison:
                 await self._dead_letter(message, poison.reason, poison.detail, event_type=message.type)
                 continue
-            if envelope.event_type not in self.handlers:
+            if type(event) not in self.handles:
                 self._count(envelope.event_type, "ignored")
                 await _settle(message.ack())
                 continue
@@ -198,23 +210,24 @@ class Consumer:
             else:
                 for envelope, event in todo:
                     with structlog.contextvars.bound_contextvars(**_log_context(envelope)):
-                        await self.handlers[envelope.event_type](conn, envelope, event)
+                        await self.handlers[type(event)](conn, envelope, event)
         elapsed = (time.perf_counter() - started) / len(items)
         for (message, envelope, _), outcome in zip(items, outcomes, strict=True):
             self._count(envelope.event_type, outcome, elapsed)
             await _settle(message.ack())
-        self._outage_backoff = 0.1
+        self._outages = 0
 
     async def _apply_one(self, item: Decoded) -> None:
         message, envelope, event = item
-        handler = self.handlers[envelope.event_type]
+        handler = self.handlers.get(type(event))
         with structlog.contextvars.bound_contextvars(**_log_context(envelope)):
-            for _ in range(_CONFLICT_RETRIES):
+            for _ in range(CONFLICT_ATTEMPTS):
                 started = time.perf_counter()
                 try:
                     if self.transactional:
                         outcome = await self._apply_in_transaction(handler, envelope, event)
                     else:
+                        assert handler is not None  # a non-transactional consumer has a handler map
                         outcome = "handled"
                         await handler(self.pool, envelope, event)
                 except WrongExpectedVersion:
@@ -235,31 +248,30 @@ class Consumer:
                         await self._retry_later(message, envelope, exc)
                     return
                 self._count(envelope.event_type, outcome, time.perf_counter() - started)
-                self._outage_backoff = 0.1
+                self._outages = 0
                 await _settle(message.ack())
                 return
             await self._retry_later(message, envelope, RuntimeError("stream kept changing under the handler"))
 
-    async def _apply_in_transaction(self, handler: Handler, envelope: Envelope, event: Event) -> str:
+    async def _apply_in_transaction(self, handler: Handler | None, envelope: Envelope, event: Event) -> str:
         async with self.pool.acquire() as conn, conn.transaction():
             if self.idempotent and not await conn.fetchval(_INBOX_ONE, self.consumer, envelope.event_id):
                 return "duplicate"
             if self.batch_handler is not None:
                 await self.batch_handler(conn, [(envelope, event)])
             else:
+                assert handler is not None
                 await handler(conn, envelope, event)
         return "handled"
 
     async def _wait_for_database(self, exc: BaseException, messages: list[AbstractIncomingMessage]) -> None:
         """A database outage is nobody's fault: requeue without spending the messages' retries."""
+        self._outages += 1
+        delay = exponential(self._outages, 0.1, 10.0)
         log.warning(
-            "consumer.database_unavailable",
-            consumer=self.consumer,
-            error=repr(exc),
-            retry_in_s=self._outage_backoff,
+            "consumer.database_unavailable", consumer=self.consumer, error=repr(exc), retry_in_s=delay
         )
-        await asyncio.sleep(self._outage_backoff)
-        self._outage_backoff = min(self._outage_backoff * 2, 10.0)
+        await asyncio.sleep(delay)
         for message in messages:
             await _settle(message.nack(requeue=True))
 

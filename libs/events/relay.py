@@ -134,19 +134,20 @@ class OutboxRelay:
         self._wake.set()
 
     async def run(self) -> None:
-        backoff = 0.1
+        failures = 0
         while not self._stopping:
             try:
                 await self.flush()
-                backoff = 0.1
+                failures = 0
             except Exception as exc:  # the relay must outlive any outage; it retries everything
+                failures += 1
+                delay = exponential(failures, 0.1, 5.0)
                 transient = isinstance(exc, BrokerUnavailable | aio_pika.exceptions.AMQPError)
                 level = "warning" if transient or is_database_outage(exc) else "error"
-                getattr(log, level)("relay.publish_failed", error=repr(exc), retry_in_s=backoff)
+                getattr(log, level)("relay.publish_failed", error=repr(exc), retry_in_s=delay)
                 metrics.RELAY_FAILURES.labels(self.producer).inc()
                 await self._reset(database=not transient, broker=transient)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+                await asyncio.sleep(delay)
                 continue
             try:
                 await asyncio.wait_for(self._wake.wait(), self._next_wait_s())

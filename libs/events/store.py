@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 import asyncpg
 import orjson
@@ -29,6 +30,24 @@ def check_publishable(envelope: Envelope) -> None:
         raise UnpublishableEvent(f"{envelope.event_type} cannot be encoded: {exc}") from exc
     if len(body) > MAX_EVENT_BYTES:
         raise UnpublishableEvent(f"{envelope.event_type} is {len(body)} bytes, over {MAX_EVENT_BYTES}")
+
+
+# How often a decision is taken again when another writer appended to its stream first; beyond that
+# the stream is too busy and the caller gives up (a 503, or a retry of the message later).
+CONFLICT_ATTEMPTS = 10
+
+R = TypeVar("R")
+
+
+async def retry_on_conflict(attempt: Callable[[], Awaitable[R]], attempts: int = CONFLICT_ATTEMPTS) -> R:
+    """Decide-append-retry: run `attempt` (read the stream, decide, append at the version read) again
+    for as long as another writer got there first (WrongExpectedVersion), up to `attempts` times."""
+    for _ in range(attempts - 1):
+        try:
+            return await attempt()
+        except WrongExpectedVersion:
+            continue
+    return await attempt()
 
 
 def _payload(new: NewEvent) -> dict:
@@ -161,29 +180,27 @@ class EventStore:
         writes: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
         correlation_id: uuid.UUID | None = None,
         causation_id: uuid.UUID | None = None,
-        tries: int = 5,
     ) -> list[Envelope]:
         """A worker's own state change and its events, in one transaction, at the stream's end.
 
         Several services append to one stream (the gateway a promotion, a worker its progress), so a
         conflict here only means "someone appended meanwhile": the whole transaction is tried again.
         """
-        for _ in range(tries):
-            try:
-                async with conn.transaction():
-                    if writes is not None:
-                        await writes(conn)
-                    return await self.append(
-                        conn,
-                        stream_id,
-                        events,
-                        expected_version=None,
-                        correlation_id=correlation_id,
-                        causation_id=causation_id,
-                    )
-            except WrongExpectedVersion:
-                continue
-        raise WrongExpectedVersion(stream_id, None)
+
+        async def attempt() -> list[Envelope]:
+            async with conn.transaction():
+                if writes is not None:
+                    await writes(conn)
+                return await self.append(
+                    conn,
+                    stream_id,
+                    events,
+                    expected_version=None,
+                    correlation_id=correlation_id,
+                    causation_id=causation_id,
+                )
+
+        return await retry_on_conflict(attempt)
 
     async def stream_version(self, conn: asyncpg.Connection, stream_id: str) -> int:
         version = await conn.fetchval(

@@ -6,11 +6,15 @@ ever ran still lands in that consumer's durable queue.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue, AbstractRobustChannel
+
+from libs.backoff import exponential
+from libs.events.catalog import REGISTRY, Event
 
 
 @dataclass(frozen=True)
@@ -32,8 +36,30 @@ SUBSCRIPTIONS: dict[str, Subscription] = {
 }
 
 
+class TopologyMismatch(Exception):
+    """A consumer's handler map and the queue bindings declared for it disagree."""
+
+
+def bindings_of(handled: Collection[type[Event]]) -> tuple[str, ...]:
+    """The routing keys a consumer's queue needs: one per event type it handles."""
+    return tuple(sorted(cls.event_type for cls in handled))
+
+
+def check_bindings(subscription: Subscription, handled: Collection[type[Event]]) -> None:
+    """The declared bindings are exactly those derived from the handler map ('#': every event)."""
+    declared = (
+        set(bindings_of(REGISTRY.values())) if subscription.bindings == ("#",) else set(subscription.bindings)
+    )
+    derived = set(bindings_of(handled))
+    if declared != derived:
+        raise TopologyMismatch(
+            f"{subscription.consumer}: bound but not handled {sorted(declared - derived)}, "
+            f"handled but not bound {sorted(derived - declared)}"
+        )
+
+
 @dataclass(frozen=True)
-class RetryPolicy:
+class RetryLadder:
     """Exponential backoff through one delay queue per attempt, then the dead-letter queue."""
 
     max_retries: int = 5
@@ -41,13 +67,13 @@ class RetryPolicy:
     max_delay_s: float = 300.0
 
     def delay_s(self, attempt: int) -> float:
-        return min(self.base_delay_s * 2 ** (attempt - 1), self.max_delay_s)
+        return exponential(attempt, self.base_delay_s, self.max_delay_s)
 
 
 @dataclass(frozen=True)
 class Topology:
     namespace: str = "viralspot"
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    retry: RetryLadder = field(default_factory=RetryLadder)
     subscriptions: dict[str, Subscription] = field(default_factory=lambda: dict(SUBSCRIPTIONS))
 
     @property
@@ -134,6 +160,17 @@ async def declare_live_queue(
     for key in bindings:
         await queue.bind(exchange, routing_key=key)
     return queue
+
+
+async def message_count(channel: AbstractChannel, name: str) -> int:
+    """Messages ready in a queue, as the broker reports them now. robust=False: a robust channel
+    answers a repeated passive declare from its cache, stale. A missing queue closes the channel."""
+    queue: AbstractQueue
+    if isinstance(channel, AbstractRobustChannel):
+        queue = await channel.declare_queue(name, passive=True, robust=False)
+    else:
+        queue = await channel.declare_queue(name, passive=True)
+    return queue.declaration_result.message_count or 0
 
 
 async def delete(channel: AbstractChannel, topology: Topology) -> None:

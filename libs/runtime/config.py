@@ -7,7 +7,7 @@ import socket
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from libs.events.topology import RetryPolicy, Topology
+from libs.events.topology import RetryLadder, Topology
 
 
 class ServiceSettings(BaseSettings):
@@ -40,5 +40,5 @@ class ServiceSettings(BaseSettings):
     def topology(self) -> Topology:
         return Topology(
             namespace=self.event_namespace,
-            retry=RetryPolicy(self.retry_max, self.retry_base_delay_s, self.retry_max_delay_s),
+            retry=RetryLadder(self.retry_max, self.retry_base_delay_s, self.retry_max_delay_s),
         )

@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-if TYPE_CHECKING:
-    from libs.runtime.service import ServiceRuntime
+Readiness = Callable[[], Awaitable[dict[str, bool]]]
 
 
-def add_ops_routes(app: web.Application, runtime: ServiceRuntime) -> None:
+def add_ops_routes(app: web.Application, service: str, ready: Readiness) -> None:
+    """`ready` checks what the service needs (broker, database); each check is reported by name."""
+
     async def healthz(_request: web.Request) -> web.Response:
-        return web.json_response({"status": "alive", "service": runtime.name})
+        return web.json_response({"status": "alive", "service": service})
 
     async def readyz(_request: web.Request) -> web.Response:
-        checks = await runtime.ready()
+        checks = await ready()
         ok = all(checks.values())
         return web.json_response(
-            {"status": "ready" if ok else "not_ready", "service": runtime.name, "checks": checks},
+            {"status": "ready" if ok else "not_ready", "service": service, "checks": checks},
             status=200 if ok else 503,
         )
 

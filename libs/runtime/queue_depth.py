@@ -10,7 +10,7 @@ import structlog
 from aio_pika.abc import AbstractRobustChannel, AbstractRobustConnection
 
 from libs.events.metrics import QUEUE_MESSAGES
-from libs.events.topology import Topology
+from libs.events.topology import Topology, message_count
 
 log = structlog.get_logger(__name__)
 
@@ -27,7 +27,7 @@ async def report_queue_depths(
                 if channel is None or channel.is_closed:
                     channel = await amqp.channel()
                 for consumer, kind, name in queues:
-                    QUEUE_MESSAGES.labels(consumer, kind).set(await _ready_messages(channel, name))
+                    QUEUE_MESSAGES.labels(consumer, kind).set(await message_count(channel, name))
             except Exception as exc:  # the broker being away is reported by /readyz; try again later
                 log.warning("queue_depth.unavailable", error=repr(exc))
                 channel = None
@@ -40,9 +40,3 @@ async def report_queue_depths(
 
 def _queues_of(topology: Topology, consumer: str) -> list[tuple[str, str]]:
     return [("work", topology.queue(consumer)), ("dead_letter", topology.dead_letter_queue(consumer))]
-
-
-async def _ready_messages(channel: AbstractRobustChannel, name: str) -> int:
-    # robust=False: a robust channel would answer a repeated passive declare from its cache, stale.
-    queue = await channel.declare_queue(name, passive=True, robust=False)
-    return queue.declaration_result.message_count or 0

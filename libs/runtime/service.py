@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import functools
 import signal
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import aio_pika
@@ -15,7 +15,9 @@ import structlog
 from aio_pika.abc import AbstractRobustConnection
 from aiohttp import web
 
-from libs.events import Consumer, EventStore, Handler, OutboxRelay, topology
+from libs.backoff import exponential
+from libs.events import Consumer, EventStore, OutboxRelay, topology
+from libs.events.consumer import Handlers
 from libs.events.db import create_pool
 from libs.runtime.config import ServiceSettings
 from libs.runtime.logging import configure_logging
@@ -27,16 +29,15 @@ log = structlog.get_logger(__name__)
 
 async def _with_backoff(what: str, connect: Callable[[], Awaitable[Any]], attempts: int = 60) -> Any:
     """Dependencies may start after us (compose, restarts): keep trying rather than crash-loop."""
-    delay = 0.2
     for attempt in range(1, attempts + 1):
         try:
             return await connect()
         except Exception as exc:
             if attempt == attempts:
                 raise
+            delay = exponential(attempt, 0.2, 5.0)
             log.warning("startup.waiting_for", dependency=what, error=repr(exc), retry_in_s=delay)
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
     raise AssertionError("unreachable")
 
 
@@ -63,7 +64,7 @@ class ServiceRuntime:
         self._stopped = asyncio.Event()
         self._on_stop: list[Callable[[], Awaitable[None]]] = []
 
-    def add_consumer(self, consumer: str, handlers: Mapping[str, Handler], **options: Any) -> None:
+    def add_consumer(self, consumer: str, handlers: Handlers | None = None, **options: Any) -> None:
         self._consumer_specs.append({"consumer": consumer, "handlers": handlers, **options})
 
     def add_background(self, name: str, factory: Callable[[], Awaitable[None]]) -> None:
@@ -114,7 +115,7 @@ class ServiceRuntime:
             self._tasks.append(asyncio.create_task(_supervised(name, factory), name=name))
         if s.ops_port is not None:
             app = web.Application()
-            add_ops_routes(app, self)
+            add_ops_routes(app, self.name, self.ready)
             self._ops_runner = web.AppRunner(app, access_log=None)
             await self._ops_runner.setup()
             await web.TCPSite(self._ops_runner, s.ops_host, s.ops_port).start()

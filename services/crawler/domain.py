@@ -1,23 +1,19 @@
 """What the crawler decides, free of I/O: is a discovered account new, good enough, and what a run does next.
 
-The profile-stream semantics follow the gateway's request decision (pending/processing = in queue,
-completed = processed, failed = may be queued again); the crawler folds only what it needs.
+The profile stream is folded by libs.profiles, as for the gateway's request decision (pending and
+processing = in queue, completed = processed, failed = may be queued again).
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
 
-from libs.events.envelope import Envelope
+from libs.backoff import exponential
+from libs.profiles import Status
 
-USERNAME_RE = re.compile(r"^[a-z0-9._]{1,30}$")
-
-ProfileStatus = Literal["none", "pending", "processing", "completed", "failed"]
 Outcome = Literal["queued", "skipped_duplicate", "skipped_low_quality"]
 
 
@@ -55,30 +51,7 @@ class RunProgress:
             self.skipped_low_quality += 1
 
 
-def normalise_username(raw: str) -> str | None:
-    """The API's rule (one leading @ stripped, lowercase); None when it cannot be an Instagram name."""
-    name = (raw[1:] if raw.startswith("@") else raw).strip().lower()
-    return name if USERNAME_RE.fullmatch(name) else None
-
-
-def profile_status(events: Iterable[Envelope]) -> tuple[int, ProfileStatus]:
-    """The profile stream's version and where its latest request stands."""
-    version, status = 0, "none"
-    for e in events:
-        version = e.stream_version
-        match e.event_type:
-            case "ProfileRequested":
-                status = "pending"
-            case "ProfileIngestStarted":
-                status = "processing"
-            case "ProfileIngestFailed":
-                status = "pending" if e.payload.get("will_retry") else "failed"
-            case "ProfileIngested":
-                status = "completed"
-    return version, status  # type: ignore[return-value]
-
-
-def duplicate_reason(status: ProfileStatus, *, queued_by_earlier_run: bool, is_seed: bool) -> str | None:
+def duplicate_reason(status: Status, *, queued_by_earlier_run: bool, is_seed: bool) -> str | None:
     """Why an account is not new, or None when it may be queued (never asked for, or its ingestion failed)."""
     if is_seed:
         return "seed_of_this_run"
@@ -129,7 +102,7 @@ def next_given_seed(config: RunConfig, progress: RunProgress) -> str | None:
 
 def pause_delay(pauses: int, base_s: float, max_s: float) -> timedelta:
     """Exponential backoff between attempts of a paused run."""
-    return timedelta(seconds=min(base_s * 2 ** max(pauses - 1, 0), max_s))
+    return timedelta(seconds=exponential(pauses, base_s, max_s))
 
 
 # Niche keywords: the most frequent family in a profile's username, name and bio is its niche.

@@ -3,19 +3,16 @@ profiles become the pool of automatic seeds."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 import asyncpg
 import structlog
 
 from libs.events import Envelope, Event
 from libs.events.catalog import CrawlRequested, ProfileIngested, ProfileIngestFailed
+from libs.events.consumer import Handlers
 from services.crawler import repository
 from services.crawler.domain import guess_niche
 
 log = structlog.get_logger(__name__)
-
-Handler = Callable[[asyncpg.Connection, Envelope, Event], Awaitable[None]]
 
 # Failures that say the account is gone for good: it must not be picked as a seed.
 _GONE = ("ACCOUNT_NOT_FOUND", "ACCOUNT_PRIVATE")
@@ -53,8 +50,8 @@ async def on_profile_ingest_failed(conn: asyncpg.Connection, envelope: Envelope,
         await repository.mark_unavailable(conn, event.username)
 
 
-HANDLERS: dict[str, Handler] = {
-    "CrawlRequested": on_crawl_requested,
-    "ProfileIngested": on_profile_ingested,
-    "ProfileIngestFailed": on_profile_ingest_failed,
+HANDLERS: Handlers = {
+    CrawlRequested: on_crawl_requested,
+    ProfileIngested: on_profile_ingested,
+    ProfileIngestFailed: on_profile_ingest_failed,
 }

@@ -46,6 +46,8 @@ from libs.instagram import (
     SimilarAccount,
 )
 from libs.leases import INCARNATION, lease_owner
+from libs.profiles import fold
+from libs.usernames import normalise_username
 from services.crawler import metrics, repository
 from services.crawler.domain import (
     Outcome,
@@ -53,9 +55,7 @@ from services.crawler.domain import (
     finish_reason,
     needs_profile_lookup,
     next_given_seed,
-    normalise_username,
     pause_delay,
-    profile_status,
     quality_reason,
     round_should_stop,
 )
@@ -310,10 +310,10 @@ class CrawlRunner:
         quality: tuple[int | None, str | None] | None = None
         for _ in range(_DECISION_TRIES):
             async with pool.acquire() as conn:
-                version, status = profile_status(await self.store.read_stream(conn, profile_stream(name)))
+                profile = fold(await self.store.read_stream(conn, profile_stream(name)))
                 earlier = await repository.queued_by_earlier_run(conn, name, run.run_id)
             is_seed = name in config.seed_usernames or name in progress.seeds_used
-            reason = duplicate_reason(status, queued_by_earlier_run=earlier, is_seed=is_seed)
+            reason = duplicate_reason(profile.status, queued_by_earlier_run=earlier, is_seed=is_seed)
             followers = account.followers
             outcome: Outcome = "skipped_duplicate"
             if reason is None:
@@ -321,7 +321,7 @@ class CrawlRunner:
                 followers, reason = quality
                 outcome = "skipped_low_quality" if reason else "queued"
             try:
-                await self._record(pool, run, seed, name, outcome, reason, followers, version)
+                await self._record(pool, run, seed, name, outcome, reason, followers, profile.version)
             except WrongExpectedVersion:
                 # A user (or another crawl) asked for this profile meanwhile: decide again.
                 log.info("crawl.decision_conflict", username=name)

@@ -28,17 +28,9 @@ from services.gateway.domain.analysis_jobs import AnalysisJobState, fold
 from services.gateway.errors import ApiError, service_unavailable
 from services.gateway.idempotency import answer_once, atomic
 from services.gateway.profiles import ok
-from services.gateway.validation import USERNAME_RE, parse_body
+from services.gateway.validation import parse_body, username_field
 
 routes = web.RouteTableDef()
-
-
-def _username(value: str) -> str:
-    name = value[1:] if value.startswith("@") else value
-    name = name.lower()
-    if not USERNAME_RE.fullmatch(name):
-        raise ValueError("must be 1-30 characters of letters, digits, '.' or '_'")
-    return name
 
 
 class QueueRequest(BaseModel):
@@ -63,12 +55,12 @@ class QueueRequest(BaseModel):
     @field_validator("primary_username")
     @classmethod
     def _primary(cls, value: str) -> str:
-        return _username(value)
+        return username_field(value)
 
     @field_validator("selected_competitors")
     @classmethod
     def _competitors(cls, values: list[str]) -> list[str]:
-        return list(dict.fromkeys(_username(v) for v in values))  # de-duplicated, order kept
+        return list(dict.fromkeys(username_field(v) for v in values))  # de-duplicated, order kept
 
     @model_validator(mode="after")
     def _primary_is_not_a_competitor(self) -> QueueRequest:

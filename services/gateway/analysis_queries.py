@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
+from libs.events.topology import message_count
 from services.gateway import keys
 from services.gateway.analyses import parse_queue_id
 from services.gateway.domain.analysis_jobs import progress_stage, status_category
@@ -182,10 +183,7 @@ async def _dead_lettered(request: web.Request) -> int | None:
         try:
             total = 0
             for consumer in runtime.topology.subscriptions:
-                queue = await channel.declare_queue(
-                    runtime.topology.dead_letter_queue(consumer), passive=True
-                )
-                total += queue.declaration_result.message_count or 0
+                total += await message_count(channel, runtime.topology.dead_letter_queue(consumer))
             return total
         finally:
             await channel.close()

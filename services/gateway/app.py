@@ -60,5 +60,5 @@ def create_app(runtime: ServiceRuntime, settings: GatewaySettings) -> web.Applic
     app.add_routes(job_events.routes)
     app.add_routes(web_page.routes)
     job_events.attach(app)
-    add_ops_routes(app, runtime)
+    add_ops_routes(app, runtime.name, runtime.ready)
     return app

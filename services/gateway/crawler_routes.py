@@ -17,7 +17,7 @@ from services.gateway.auth import require_admin
 from services.gateway.errors import ApiError
 from services.gateway.idempotency import answer_once
 from services.gateway.profiles import iso, ok
-from services.gateway.validation import USERNAME_RE, parse_body
+from services.gateway.validation import parse_body, username_field
 
 routes = web.RouteTableDef()
 
@@ -39,14 +39,7 @@ class CrawlRunBody(BaseModel):
     @classmethod
     def _normalise(cls, value: list[str]) -> list[str]:
         """The API's username rule; duplicates after normalising are dropped, order kept."""
-        seeds: list[str] = []
-        for raw in value:
-            name = (raw[1:] if raw.startswith("@") else raw).lower()
-            if not USERNAME_RE.fullmatch(name):
-                raise ValueError(f"'{raw}' is not a valid username (1-30 of a-z, 0-9, '.', '_')")
-            if name not in seeds:
-                seeds.append(name)
-        return seeds
+        return list(dict.fromkeys(username_field(raw) for raw in value))
 
 
 @routes.post("/api/crawler/runs")

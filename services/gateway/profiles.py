@@ -11,8 +11,9 @@ from aiohttp import web
 
 from libs.events import NewEvent, WrongExpectedVersion
 from libs.events.catalog import profile_stream
+from libs.profiles import ProfileState, fold
 from services.gateway import keys
-from services.gateway.domain.profile_requests import ProfileState, decide, estimated_time, fold
+from services.gateway.domain.profile_requests import decide, estimated_time
 from services.gateway.errors import ApiError, service_unavailable
 from services.gateway.idempotency import answer_once, atomic
 from services.gateway.validation import normalise_username, parse_source, query_int

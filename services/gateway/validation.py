@@ -11,9 +11,9 @@ import orjson
 from aiohttp import hdrs, web
 from pydantic import BaseModel, ValidationError
 
+from libs import usernames
 from services.gateway.errors import ApiError, error_response
 
-USERNAME_RE = re.compile(r"^[a-z0-9._]{1,30}$")
 SOURCE_RE = re.compile(r"^[a-z0-9_]{1,20}$")
 MAX_BODY = 64 * 1024
 
@@ -35,15 +35,18 @@ def has_control_character(text: str, allowed: str = "") -> bool:
 
 
 def normalise_username(raw: str) -> str:
-    """Strip one leading @, lowercase, then the Instagram username rule."""
-    name = raw[1:] if raw.startswith("@") else raw
-    name = name.lower()
-    if not USERNAME_RE.fullmatch(name):
-        raise ApiError(
-            400,
-            "INVALID_USERNAME",
-            "Username must be 1-30 characters of letters, digits, '.' or '_' (an optional leading '@').",
-        )
+    """The username rule (libs.usernames), a 400 INVALID_USERNAME when it fails."""
+    name = usernames.normalise_username(raw)
+    if name is None:
+        raise ApiError(400, "INVALID_USERNAME", f"Username must be {usernames.RULE}.")
+    return name
+
+
+def username_field(raw: str) -> str:
+    """The username rule inside a body model: a ValueError becomes the 422's field message."""
+    name = usernames.normalise_username(raw)
+    if name is None:
+        raise ValueError(f"'{raw}' is not a valid username ({usernames.RULE})")
     return name
 
 

@@ -28,8 +28,9 @@ from libs.events.catalog import (
     ProfileRequestPromoted,
     profile_stream,
 )
+from libs.events.consumer import Handlers
 from libs.instagram import AccountPrivate, InstagramProvider, ProviderError
-from libs.instagram.snapshots import profile_snapshot, similar_snapshot
+from libs.scoring.snapshots import profile_snapshot, similar_snapshot
 from services.profile_ingest.domain import judge
 from services.profile_ingest.settings import IngestSettings
 
@@ -48,8 +49,8 @@ class ProfileIngestion:
         self.provider = provider
         self.settings = settings
 
-    def handlers(self) -> dict[str, Callable[[asyncpg.Pool, Envelope, Event], Awaitable[None]]]:
-        return {"ProfileRequested": self.on_requested, "ProfileRequestPromoted": self.on_requested}
+    def handlers(self) -> Handlers:
+        return {ProfileRequested: self.on_requested, ProfileRequestPromoted: self.on_requested}
 
     async def on_requested(self, pool: asyncpg.Pool, envelope: Envelope, event: Event) -> None:
         assert isinstance(event, ProfileRequested | ProfileRequestPromoted)

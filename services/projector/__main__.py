@@ -18,18 +18,14 @@ def build(settings: ServiceSettings, batch_size: int = 256) -> ServiceRuntime:
     projector = Projector(runtime.store)
     runtime.add_consumer(
         "projector",
-        handlers=dict.fromkeys(REGISTRY, _through_batch_handler),
         batch_handler=projector.apply_batch,
+        handles=list(REGISTRY.values()),
         batch_size=batch_size,
         prefetch=batch_size * 2,
         idempotent=False,  # the stream checkpoints make replays harmless
     )
     runtime.add_background("profile-queue-metrics", lambda: report_profile_queue(runtime))
     return runtime
-
-
-async def _through_batch_handler(*_args: object) -> None:
-    raise AssertionError("the projector applies events through its batch handler")
 
 
 async def main() -> None:

@@ -10,6 +10,7 @@ import structlog
 
 from libs.events import Envelope, Event
 from libs.events.catalog import AnalysisCancelled, AnalysisRequested, AnalysisTriggered
+from libs.events.consumer import Handlers
 from libs.events.db import connect
 
 log = structlog.get_logger(__name__)
@@ -41,11 +42,11 @@ async def listen_for_jobs(dsn: str, wake: asyncio.Event) -> None:
 class JobCommands:
     """The job table is the hand-over to the runner; a notification after commit nudges it."""
 
-    def handlers(self) -> dict:
+    def handlers(self) -> Handlers:
         return {
-            "AnalysisRequested": self.on_requested,
-            "AnalysisTriggered": self.on_triggered,
-            "AnalysisCancelled": self.on_cancelled,
+            AnalysisRequested: self.on_requested,
+            AnalysisTriggered: self.on_triggered,
+            AnalysisCancelled: self.on_cancelled,
         }
 
     async def on_requested(self, conn: asyncpg.Connection, e: Envelope, event: Event) -> None:

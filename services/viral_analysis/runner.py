@@ -24,7 +24,9 @@ from libs.events import EventStore, NewEvent
 from libs.events.catalog import (
     AnalysisCompleted,
     AnalysisFailed,
+    AnalysisResult,
     AnalysisStarted,
+    AnalyzedReel,
     CompetitorStatusChanged,
     ContentFetched,
     Event,
@@ -35,8 +37,8 @@ from libs.events.catalog import (
 )
 from libs.events.db import is_database_outage
 from libs.instagram import AccountNotFound, AccountPrivate, InstagramProvider, ProviderError
-from libs.instagram.snapshots import profile_snapshot
 from libs.leases import INCARNATION, PREVIOUS_LIFE, lease_owner
+from libs.scoring.snapshots import profile_snapshot
 from services.viral_analysis.domain import PROGRESS, Job, pick_with_transcripts, transcript_candidates
 from services.viral_analysis.settings import AnalysisSettings
 
@@ -471,26 +473,24 @@ class AnalysisRunner:
             completed_at + timedelta(hours=job.rerun_frequency_hours) if job.auto_rerun_enabled else None
         )
         analysed = [
-            {**r.model_dump(mode="json"), "username": primary[0].username, "reel_type": "primary"}
+            AnalyzedReel(**r.model_dump(), username=primary[0].username, reel_type="primary")
             for r in primary_top
         ]
         for name, reels in competitor_top.items():
-            analysed += [
-                {**r.model_dump(mode="json"), "username": name, "reel_type": "competitor"} for r in reels
-            ]
-        result = {
-            "analysis_type": job.analysis_type,
-            "workflow_version": getattr(self.engine, "version", "local"),
-            "started_at": started_at.isoformat(),
-            "completed_at": completed_at.isoformat(),
-            "processing_time_seconds": round(time.perf_counter() - clock, 3),
-            "primary_reels_count": len(primary_top),
-            "competitor_reels_count": sum(len(r) for r in competitor_top.values()),
-            "transcripts_fetched": sum(1 for r in analysed if r.get("transcript")),
-            "competitors_analyzed": sorted(competitor_top),
-            "analyzed_reels": analysed,
-            "analysis_data": orjson.loads(data.model_dump_json()),
-        }
+            analysed += [AnalyzedReel(**r.model_dump(), username=name, reel_type="competitor") for r in reels]
+        result = AnalysisResult(
+            analysis_type=job.analysis_type,
+            workflow_version=getattr(self.engine, "version", "local"),
+            started_at=started_at,
+            completed_at=completed_at,
+            processing_time_seconds=round(time.perf_counter() - clock, 3),
+            primary_reels_count=len(primary_top),
+            competitor_reels_count=sum(len(r) for r in competitor_top.values()),
+            transcripts_fetched=sum(1 for r in analysed if r.transcript),
+            competitors_analyzed=sorted(competitor_top),
+            analyzed_reels=analysed,
+            analysis_data=orjson.loads(data.model_dump_json()),
+        )
 
         async def store(conn: asyncpg.Connection) -> None:
             owner = await conn.fetchval(
@@ -526,7 +526,7 @@ class AnalysisRunner:
             "analysis.completed",
             queue_id=job.queue_id,
             run=job.run,
-            seconds=result["processing_time_seconds"],
+            seconds=result.processing_time_seconds,
         )
 
     async def _fail(self, job: Job, message: str) -> None:

@@ -13,6 +13,7 @@ from libs.events.store import MAX_EVENT_BYTES, UnpublishableEvent
 from services.gateway.bounded_json import MAX_BYTES, MAX_DEPTH, MAX_ENTRIES, MAX_STRING, check_bounded
 from tests.e2e.test_viral_analysis import STRATEGY
 from tests.support import infra
+from tests.support.events import analysis_result
 
 
 def nested(depth: int) -> dict:
@@ -68,8 +69,10 @@ async def test_analysis_settings_at_every_bound_is_accepted_and_published(
 async def test_the_store_refuses_an_event_the_relay_could_not_send(pool: asyncpg.Pool) -> None:
     store = EventStore(producer="gateway")
     queue_id = str(uuid.uuid4())
-    too_deep = AnalysisCompleted(queue_id=queue_id, run=1, result=nested(300))
-    too_large = AnalysisCompleted(queue_id=queue_id, run=1, result={"x": "y" * MAX_EVENT_BYTES})
+    too_deep = AnalysisCompleted(queue_id=queue_id, run=1, result=analysis_result(nested(300)))
+    too_large = AnalysisCompleted(
+        queue_id=queue_id, run=1, result=analysis_result({"x": "y" * MAX_EVENT_BYTES})
+    )
     for event in (too_deep, too_large):
         async with pool.acquire() as conn:
             with pytest.raises(UnpublishableEvent):

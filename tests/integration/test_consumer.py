@@ -10,6 +10,7 @@ import asyncpg
 import orjson
 
 from libs.events import Envelope, Event, Topology
+from libs.events.catalog import ProfileRequested
 from libs.events.publisher import to_message
 from libs.runtime import ServiceRuntime
 from tests.support.counting import COUNTS_TABLE, count, counting_runtime
@@ -102,7 +103,7 @@ async def test_failing_handler_backs_off_then_dead_letters(
         raise RuntimeError("the handler is broken")
 
     runtime = ServiceRuntime("counter", settings, publishes=False)
-    runtime.add_consumer("counter", {"ProfileRequested": always_fails})
+    runtime.add_consumer("counter", {ProfileRequested: always_fails})
     async with running(runtime):
         await publish(amqp, topology, to_message(envelope()))
         (parked,) = await eventually(lambda: _parked(amqp, topology), timeout_s=30, message="dead letter")
@@ -143,7 +144,7 @@ async def test_handler_that_fails_twice_then_succeeds_applies_the_event_once(
             raise RuntimeError("transient")
 
     runtime = ServiceRuntime("counter", settings, publishes=False)
-    runtime.add_consumer("counter", {"ProfileRequested": flaky})
+    runtime.add_consumer("counter", {ProfileRequested: flaky})
     event = envelope()
     async with running(runtime):
         await publish(amqp, topology, to_message(event))
@@ -184,7 +185,7 @@ async def test_a_permanent_error_is_dead_lettered_at_once_without_the_retry_ladd
         await conn.execute("SELECT 1 / 0")  # DataError: the same on every attempt
 
     runtime = ServiceRuntime("counter", settings, publishes=False)
-    runtime.add_consumer("counter", {"ProfileRequested": bad_data})
+    runtime.add_consumer("counter", {ProfileRequested: bad_data})
     async with running(runtime):
         await publish(amqp, topology, to_message(envelope()))
         (parked,) = await eventually(lambda: _parked(amqp, topology), timeout_s=10, message="dead letter")
@@ -204,7 +205,7 @@ async def test_a_client_error_that_is_no_outage_spends_its_retries_instead_of_wa
         raise asyncpg.InterfaceError("cannot perform operation: another operation is in progress")
 
     runtime = ServiceRuntime("counter", settings, publishes=False)
-    runtime.add_consumer("counter", {"ProfileRequested": misuses_the_connection})
+    runtime.add_consumer("counter", {ProfileRequested: misuses_the_connection})
     async with running(runtime):
         await publish(amqp, topology, to_message(envelope()))
         (parked,) = await eventually(lambda: _parked(amqp, topology), timeout_s=30, message="dead letter")

@@ -15,6 +15,7 @@ from libs.events.catalog import AnalysisCompleted, ProfileRequested
 from libs.runtime import ServiceRuntime
 from tests.support import infra
 from tests.support.cli import viralspot
+from tests.support.events import analysis_result
 from tests.support.runtime import running
 
 store = EventStore(producer="gateway")
@@ -122,8 +123,8 @@ async def test_an_event_the_broker_refuses_is_parked_then_published_in_order_aft
 ) -> None:
     observer = await observe(amqp, topology)
     stream = f"analysis-{uuid.uuid4()}"
-    big = AnalysisCompleted(queue_id=stream[9:], run=1, result={"notes": "x" * 20_000})
-    small = [AnalysisCompleted(queue_id=stream[9:], run=r, result={}) for r in (2, 3)]
+    big = AnalysisCompleted(queue_id=stream[9:], run=1, result=analysis_result({"notes": "x" * 20_000}))
+    small = [AnalysisCompleted(queue_id=stream[9:], run=r, result=analysis_result({})) for r in (2, 3)]
     async with infra.broker_max_message_size(8192):
         async with pool.acquire() as conn:
             await store.append(conn, stream, [NewEvent(event=e) for e in (big, *small)], expected_version=0)

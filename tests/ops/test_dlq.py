@@ -7,6 +7,7 @@ import asyncpg
 import orjson
 
 from libs.events import Envelope, Event, Topology
+from libs.events.catalog import ProfileRequested
 from libs.events.publisher import to_message
 from libs.runtime import ServiceRuntime
 from tests.integration.test_consumer import counts, envelope, publish
@@ -40,7 +41,7 @@ async def test_poison_is_shown_and_discarded_and_a_good_dead_letter_is_requeued_
         await count(conn, e, ev)
 
     runtime = ServiceRuntime("counter", settings, publishes=False)
-    runtime.add_consumer("counter", {"ProfileRequested": handler})
+    runtime.add_consumer("counter", {ProfileRequested: handler})
     good = envelope("good_one")
     async with running(runtime):
         await publish(amqp, topology, to_message(good))

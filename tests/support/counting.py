@@ -9,6 +9,7 @@ import os
 import asyncpg
 
 from libs.events import Envelope, Event
+from libs.events.catalog import ProfileRequested
 from libs.runtime import ServiceRuntime, ServiceSettings, run
 
 COUNTS_TABLE = """CREATE TABLE IF NOT EXISTS public.test_counts (
@@ -28,7 +29,7 @@ async def count(conn: asyncpg.Connection, envelope: Envelope, _event: Event) -> 
 
 def counting_runtime(settings: ServiceSettings, *, batch_size: int = 1, prefetch: int = 16) -> ServiceRuntime:
     runtime = ServiceRuntime("counter", settings, publishes=False)
-    runtime.add_consumer("counter", {"ProfileRequested": count}, batch_size=batch_size, prefetch=prefetch)
+    runtime.add_consumer("counter", {ProfileRequested: count}, batch_size=batch_size, prefetch=prefetch)
     return runtime
 
 

@@ -16,6 +16,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import aio_pika
 import asyncpg
 
+from libs.events.topology import message_count
+
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 AMQP_BASE_URL = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 
@@ -126,8 +128,7 @@ async def wait_for_broker(timeout_s: float = 60) -> None:
 
 
 async def queue_depth(channel: aio_pika.abc.AbstractChannel, name: str) -> int:
-    queue = await channel.declare_queue(name, passive=True)
-    return queue.declaration_result.message_count or 0
+    return await message_count(channel, name)
 
 
 async def eventually(check, timeout_s: float = 30.0, interval_s: float = 0.05, message: str = ""):  # type: ignore[no-untyped-def]

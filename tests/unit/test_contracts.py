@@ -95,7 +95,21 @@ VALID_PAYLOADS: dict[str, dict[str, Any]] = {
         "profile_type": "competitor",
         "reels": [REEL],
     },
-    "AnalysisCompleted": {"queue_id": QUEUE_ID, "run": 1, "result": {"viral_ideas": []}},
+    "AnalysisCompleted": {
+        "queue_id": QUEUE_ID,
+        "run": 1,
+        "result": {
+            "analysis_type": "initial",
+            "workflow_version": "local-1",
+            "started_at": "2026-11-01T10:00:00+00:00",
+            "completed_at": "2026-11-01T10:00:03+00:00",
+            "processing_time_seconds": 3.2,
+            "primary_reels_count": 0,
+            "competitor_reels_count": 0,
+            "transcripts_fetched": 0,
+            "analysis_data": {"generated_hooks": []},
+        },
+    },
     "AnalysisFailed": {"queue_id": QUEUE_ID, "run": 2, "error_message": "Primary profile not found"},
     "CrawlRequested": {
         "run_id": RUN_ID,
@@ -362,7 +376,7 @@ def gateway_routes() -> set[tuple[str, str]]:
         tables += [v for v in vars(module).values() if isinstance(v, web.RouteTableDef)]
     routes = {(r.method, r.path) for table in tables for r in table if isinstance(r, web.RouteDef)}
     app = web.Application()
-    add_ops_routes(app, cast(Any, None))
+    add_ops_routes(app, "gateway", cast(Any, None))
     routes |= {(r.method, r.resource.canonical) for r in app.router.routes() if r.resource is not None}
     # Drop aiohttp's implicit HEAD twins and any {name:regex} constraints.
     return {(m, re.sub(r"\{(\w+):[^}]*\}", r"{\1}", p)) for m, p in routes if m != "HEAD"}

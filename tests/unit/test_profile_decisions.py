@@ -2,7 +2,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from libs.events import Envelope
-from services.gateway.domain.profile_requests import decide, estimated_time, fold
+from libs.profiles import fold
+from services.gateway.domain.profile_requests import decide, estimated_time
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
