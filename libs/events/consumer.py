@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import UTC, datetime
@@ -28,6 +29,12 @@ BatchHandler = Callable[[asyncpg.Connection, list[tuple[Envelope, Event]]], Awai
 # A service's one handler map: keyed by event class, so dispatch carries the type (handlers take the
 # event typed) and the consumer's bindings are derived from it.
 Handlers = Mapping[type[Event], Handler]
+
+
+def bind(handlers: Mapping[type[Event], Callable[..., Awaitable[None]]], *collaborators: Any) -> Handlers:
+    """A service's module-level handler map with its collaborators given first (the provider, the
+    settings): its wiring, in __main__. The map itself stays one literal keyed by event class."""
+    return {cls: functools.partial(handler, *collaborators) for cls, handler in handlers.items()}
 
 _INBOX_ONE = """INSERT INTO eventstore.inbox (consumer, event_id) VALUES ($1, $2)
                 ON CONFLICT DO NOTHING RETURNING event_id"""
