@@ -1,15 +1,25 @@
-"""The analysis run's steps and choices, free of I/O."""
+"""The analysis run's steps and choices, free of I/O: which reels get transcripts, what the engine is
+given, what a finished run stores, and when a job runs again."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
 
-from libs.events.catalog import ReelSnapshot
+import orjson
+from pydantic import BaseModel
+
+from libs.analysis import AnalysisInput, CompetitorInput, ContentStrategy, ProfileInput, ReelInput
+from libs.events.catalog import (
+    AnalysisResult,
+    AnalysisTriggered,
+    AnalyzedReel,
+    ProfileSnapshot,
+    ReelSnapshot,
+)
 
 # ProgressUpdated steps and their percentages, in order (the API's documented steps).
 STEPS: tuple[tuple[str, int], ...] = (
@@ -25,24 +35,11 @@ STEPS: tuple[tuple[str, int], ...] = (
 )
 PROGRESS = dict(STEPS)
 
-
-def transcript_candidates(reels: Sequence[ReelSnapshot], wanted: int, factor: int) -> list[ReelSnapshot]:
-    """Best outliers first; up to wanted * factor of them may be tried until enough have speech."""
-    ranked = sorted(reels, key=lambda r: (-r.outlier_score, -(r.view_count or 0), r.content_id))
-    return ranked[: wanted * factor]
+# A fetched profile: its snapshot and its reels, scored against it.
+Fetched = tuple[ProfileSnapshot, list[ReelSnapshot]]
 
 
-def pick_with_transcripts(
-    candidates: Sequence[ReelSnapshot], transcripts: dict[str, str | None], wanted: int
-) -> list[ReelSnapshot]:
-    """The top `wanted` candidates that have a transcript; reels without speech fill any gap left."""
-    spoken = [r for r in candidates if transcripts.get(r.shortcode)]
-    silent = [r for r in candidates if not transcripts.get(r.shortcode)]
-    chosen = (spoken + silent)[:wanted]
-    return [r.model_copy(update={"transcript": transcripts.get(r.shortcode)}) for r in chosen]
-
-
-@dataclass
+@dataclass(frozen=True)
 class Job:
     queue_id: str
     session_id: str
@@ -57,9 +54,137 @@ class Job:
     rerun_frequency_hours: int
     correlation_id: uuid.UUID | None = None
     causation_id: uuid.UUID | None = None
-    # A run's parallel fetches all append to the job's one stream: they take turns under this lock.
-    stream_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False, compare=False)
 
-    @property
-    def analysis_type(self) -> str:
-        return "recurring" if self.trigger == "schedule" else "initial" if self.run == 1 else "manual_rerun"
+
+AnalysisType = Literal["initial", "manual_rerun", "recurring"]
+
+
+def analysis_type(trigger: str, run: int) -> AnalysisType:
+    return "recurring" if trigger == "schedule" else "initial" if run == 1 else "manual_rerun"
+
+
+def reels_since(trigger: str, now: datetime, lookback_days: int) -> datetime | None:
+    """A scheduled re-run looks only at recent reels; any other run at all of them."""
+    return now - timedelta(days=lookback_days) if trigger == "schedule" else None
+
+
+def transcript_candidates(reels: Sequence[ReelSnapshot], wanted: int, factor: int) -> list[ReelSnapshot]:
+    """Best outliers first; up to wanted * factor of them may be tried until enough have speech."""
+    ranked = sorted(reels, key=lambda r: (-r.outlier_score, -(r.view_count or 0), r.content_id))
+    return ranked[: wanted * factor]
+
+
+def next_transcript_batch(
+    candidates: Sequence[ReelSnapshot], transcripts: dict[str, str | None], tried: int, wanted: int
+) -> list[ReelSnapshot]:
+    """The next candidates to ask for, past the `tried` first: as many as reels with speech are still
+    missing, asked all at once; none once enough have speech."""
+    found = sum(1 for t in transcripts.values() if t)
+    if found >= wanted:
+        return []
+    return list(candidates[tried : tried + (wanted - found)])
+
+
+def pick_with_transcripts(
+    candidates: Sequence[ReelSnapshot], transcripts: dict[str, str | None], wanted: int
+) -> list[ReelSnapshot]:
+    """The top `wanted` candidates that have a transcript; reels without speech fill any gap left."""
+    spoken = [r for r in candidates if transcripts.get(r.shortcode)]
+    silent = [r for r in candidates if not transcripts.get(r.shortcode)]
+    chosen = (spoken + silent)[:wanted]
+    return [r.model_copy(update={"transcript": transcripts.get(r.shortcode)}) for r in chosen]
+
+
+def profile_input(snapshot: ProfileSnapshot) -> ProfileInput:
+    return ProfileInput(
+        username=snapshot.username,
+        profile_name=snapshot.profile_name or snapshot.username,
+        bio=snapshot.bio or "",
+        followers=snapshot.followers,
+        median_views=snapshot.median_views,
+        mean_views=snapshot.mean_views,
+        engagement_rate=snapshot.engagement_rate,
+        total_reels=snapshot.total_reels,
+    )
+
+
+def reel_input(username: str, reel: ReelSnapshot) -> ReelInput:
+    return ReelInput(
+        content_id=reel.content_id,
+        shortcode=reel.shortcode,
+        url=reel.url,
+        username=username,
+        caption=reel.description,
+        transcript=reel.transcript,
+        view_count=reel.view_count,
+        like_count=reel.like_count,
+        comment_count=reel.comment_count,
+        outlier_score=reel.outlier_score,
+        engagement_rate=reel.engagement_rate,
+        date_posted=reel.date_posted,
+    )
+
+
+def analysis_input(
+    job: Job,
+    primary: Fetched,
+    primary_top: list[ReelSnapshot],
+    competitors: dict[str, Fetched],
+    competitor_top: dict[str, list[ReelSnapshot]],
+) -> AnalysisInput:
+    return AnalysisInput(
+        primary=profile_input(primary[0]),
+        primary_reels=[reel_input(primary[0].username, r) for r in primary_top],
+        competitors=[
+            CompetitorInput(
+                profile=profile_input(competitors[name][0]), reels=[reel_input(name, r) for r in reels]
+            )
+            for name, reels in competitor_top.items()
+        ],
+        content_strategy=ContentStrategy.model_validate(job.content_strategy),
+        settings=job.analysis_settings,
+    )
+
+
+def analysis_result(
+    job: Job,
+    *,
+    primary_username: str,
+    primary_top: list[ReelSnapshot],
+    competitor_top: dict[str, list[ReelSnapshot]],
+    analysis_data: BaseModel,
+    workflow_version: str,
+    started_at: datetime,
+    completed_at: datetime,
+    processing_time_seconds: float,
+) -> AnalysisResult:
+    """What a finished run stores: the reels it read (primary first), their counts and the engine's answer."""
+    analysed = [
+        AnalyzedReel(**r.model_dump(), username=primary_username, reel_type="primary") for r in primary_top
+    ]
+    for name, reels in competitor_top.items():
+        analysed += [AnalyzedReel(**r.model_dump(), username=name, reel_type="competitor") for r in reels]
+    return AnalysisResult(
+        analysis_type=analysis_type(job.trigger, job.run),
+        workflow_version=workflow_version,
+        started_at=started_at,
+        completed_at=completed_at,
+        processing_time_seconds=processing_time_seconds,
+        primary_reels_count=len(primary_top),
+        competitor_reels_count=sum(len(r) for r in competitor_top.values()),
+        transcripts_fetched=sum(1 for r in analysed if r.transcript),
+        competitors_analyzed=sorted(competitor_top),
+        analyzed_reels=analysed,
+        analysis_data=orjson.loads(analysis_data.model_dump_json()),
+    )
+
+
+def next_scheduled_run(
+    completed_at: datetime, auto_rerun_enabled: bool, rerun_frequency_hours: int
+) -> datetime | None:
+    return completed_at + timedelta(hours=rerun_frequency_hours) if auto_rerun_enabled else None
+
+
+def scheduled_rerun(queue_id: str, last_run: int) -> AnalysisTriggered:
+    """A due job's re-run: the next run number, triggered by the schedule."""
+    return AnalysisTriggered(queue_id=queue_id, trigger="schedule", run=last_run + 1)

@@ -8,53 +8,40 @@ import asyncpg
 import structlog
 
 from libs.events import EventStore, NewEvent
-from libs.events.catalog import AnalysisTriggered, analysis_stream
+from libs.events.catalog import analysis_stream
+from services.viral_analysis import repository
+from services.viral_analysis.domain import scheduled_rerun
 
 log = structlog.get_logger(__name__)
 
 
 class RerunScheduler:
-    def __init__(self, pool: asyncpg.Pool, store: EventStore, interval_s: float, wake: asyncio.Event) -> None:
-        self.pool = pool
+    def __init__(self, store: EventStore, interval_s: float, wake: asyncio.Event) -> None:
         self.store = store
         self.interval_s = interval_s
         self.wake = wake
 
-    async def loop(self) -> None:
+    async def loop(self, pool: asyncpg.Pool) -> None:
         while True:
             try:
-                if await self.tick():
+                if await self.tick(pool):
                     self.wake.set()
             except Exception as exc:  # a database blip must not end the schedule
                 log.warning("scheduler.tick_failed", error=repr(exc))
             await asyncio.sleep(self.interval_s)
 
-    async def tick(self) -> int:
-        """Queue every due re-run; each job's state and its trigger event commit together."""
+    async def tick(self, pool: asyncpg.Pool) -> int:
+        """Queue every due re-run, once; each job's state and its trigger event commit together."""
         triggered = 0
-        async with self.pool.acquire() as conn:
+        async with pool.acquire() as conn:
             while True:
                 async with conn.transaction():
-                    row = await conn.fetchrow(
-                        """SELECT queue_id, run FROM analysis.jobs
-                           WHERE status = 'completed' AND auto_rerun_enabled AND next_scheduled_run <= now()
-                           ORDER BY next_scheduled_run LIMIT 1 FOR UPDATE SKIP LOCKED"""
-                    )
-                    if row is None:
+                    due = await repository.next_due_rerun(conn)
+                    if due is None:
                         return triggered
-                    queue_id = str(row["queue_id"])
-                    trigger = NewEvent(
-                        event=AnalysisTriggered(queue_id=queue_id, trigger="schedule", run=row["run"] + 1)
-                    )
-                    # The re-run's events carry the trigger's id as their correlation (a chain of its own).
-                    await conn.execute(
-                        """UPDATE analysis.jobs SET status = 'pending', trigger = 'schedule',
-                                  triggered_at = now(), next_scheduled_run = NULL,
-                                  correlation_id = $2, causation_id = $2
-                           WHERE queue_id = $1""",
-                        row["queue_id"],
-                        trigger.event_id,
-                    )
+                    queue_id, last_run = due
+                    trigger = NewEvent(event=scheduled_rerun(queue_id, last_run))
+                    await repository.queue_rerun(conn, queue_id, trigger.event_id)
                     await self.store.append(conn, analysis_stream(queue_id), [trigger], expected_version=None)
                 triggered += 1
-                log.info("scheduler.rerun_triggered", queue_id=queue_id, run=row["run"] + 1)
+                log.info("scheduler.rerun_triggered", queue_id=queue_id, run=last_run + 1)

@@ -8,7 +8,7 @@ from libs.runtime.config import ServiceSettings
 class AnalysisSettings(ServiceSettings):
     ops_port: int | None = 8002
     analysis_concurrency: int = Field(default=2, ge=1, le=32)
-    # A run holds a lease it renews every third of it; a run whose worker died is restarted by another
+    # A run holds a lease it renews every half of it; a run whose worker died is restarted by another
     # worker once it expires, or at once by the same replica (WORKER_ID) restarted.
     analysis_lease_s: float = Field(default=15.0, gt=0)
     analysis_poll_interval_s: float = Field(default=1.0, gt=0)

@@ -11,7 +11,7 @@ import pytest
 from libs.analysis import AnalysisInput, CompetitorInput, ContentStrategy, ProfileInput, ReelInput
 from libs.instagram import InstagramProvider
 from libs.scoring.snapshots import profile_snapshot
-from services.viral_analysis.runner import profile_input, reel_input
+from services.viral_analysis.domain import profile_input, reel_input
 from tests.provider.provider_harness import StartSimulator
 from tests.support.openai_stub import OpenAIStub, StubBehaviour
 

@@ -1,6 +1,5 @@
 """Viral ideas analysis end to end: gateway, projector, viral-analysis and the simulator over HTTP."""
 
-import asyncio
 import signal
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -9,6 +8,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
+from prometheus_client import REGISTRY
 
 from libs.runtime import ServiceRuntime
 from services.viral_analysis.__main__ import build as build_analysis
@@ -82,6 +82,11 @@ async def events_of(pool: asyncpg.Pool, queue_id: str, event_type: str) -> list[
         event_type,
     )
     return [r["payload"] for r in rows]
+
+
+def runs_ended(outcome: str) -> float:
+    """Analysis runs this process ended with `outcome` (the runner's own count)."""
+    return REGISTRY.get_sample_value("viralspot_analysis_runs_total", {"outcome": outcome}) or 0
 
 
 async def test_five_competitor_job_completes_with_monotonic_progress_and_serves_results(
@@ -201,12 +206,18 @@ async def test_cancel_pending_then_not_cancellable(api: TestClient) -> None:
 
 async def test_running_job_is_cancelled_at_its_next_step(api: TestClient, analysis, sim, pool) -> None:
     await sim.control("config", {"latency_ms": 200})
+    aborted_before = runs_ended("aborted")
     created = await submit(api, "session-cancel-running", competitors=COMPETITORS[:2])
     await wait_job(api, "session-cancel-running", "processing")
     resp = await api.post(f"/api/viral-ideas/queue/{created['id']}/cancel")
     assert resp.status == 200
     await wait_job(api, "session-cancel-running", "cancelled")
-    await asyncio.sleep(2)
+
+    async def run_ended() -> bool:
+        return runs_ended("aborted") > aborted_before
+
+    # The worker's run is over (counted as aborted): nothing of it is left to write a result.
+    await infra.eventually(run_ended, message="the cancelled run stopped")
     assert await events_of(pool, created["id"], "AnalysisCompleted") == []
     assert await pool.fetchval(
         "SELECT status FROM analysis.jobs WHERE queue_id = $1::uuid", created["id"]
