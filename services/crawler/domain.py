@@ -6,15 +6,19 @@ processing = in queue, completed = processed, failed = may be queued again).
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
 
 from libs.backoff import exponential
+from libs.events.catalog import CrawlCompleted, CrawlRoundCompleted
+from libs.instagram.errors import ProviderError, ProviderRejected, ProviderUnavailable
 from libs.profiles import Status
 
 Outcome = Literal["queued", "skipped_duplicate", "skipped_low_quality"]
+Ending = Literal["completed", "failed"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,25 @@ class RunProgress:
             self.skipped_duplicates += 1
         else:
             self.skipped_low_quality += 1
+
+
+@dataclass
+class Run:
+    """A claimed run: what was asked for, how far it got, and the ids its events carry."""
+
+    run_id: uuid.UUID
+    status: str
+    trigger: str
+    config: RunConfig
+    progress: RunProgress
+    correlation_id: uuid.UUID
+    causation_id: uuid.UUID | None
+    pauses: int
+    errors: int
+
+    @property
+    def id(self) -> str:
+        return str(self.run_id)
 
 
 def duplicate_reason(status: Status, *, queued_by_earlier_run: bool, is_seed: bool) -> str | None:
@@ -100,9 +123,63 @@ def next_given_seed(config: RunConfig, progress: RunProgress) -> str | None:
     return next((s for s in config.seed_usernames if s not in tried), None)
 
 
+def out_of_seeds(progress: RunProgress) -> tuple[Ending, str]:
+    """How a run ends when no seed is left: done if it crawled any, else failed with the reason."""
+    if progress.seeds_used:
+        return "completed", "no_seeds_left"
+    if progress.seeds_skipped:
+        return "failed", "None of the seed profiles could be crawled"
+    return "failed", "No seed profiles: give seed_usernames or ingest profiles first"
+
+
+def is_provider_outage(exc: ProviderError) -> bool:
+    """The provider cannot answer now (after the client's own retries): pause the run, do not fail it."""
+    return isinstance(exc, ProviderUnavailable | ProviderRejected)
+
+
 def pause_delay(pauses: int, base_s: float, max_s: float) -> timedelta:
     """Exponential backoff between attempts of a paused run."""
     return timedelta(seconds=exponential(pauses, base_s, max_s))
+
+
+def outage_failure(pauses: int, max_pauses: int, reason: str) -> str | None:
+    """Why a run fails rather than pausing for the `pauses`-th time in a row, or None: it pauses."""
+    if pauses > max_pauses:
+        return f"The provider stayed unavailable through {max_pauses} pauses: {reason}"
+    return None
+
+
+def error_failure(errors: int, max_errors: int, error: str) -> str | None:
+    """Why a run fails at its `errors`-th unexpected error in a row, or None: it is tried again later."""
+    if errors >= max_errors:
+        return f"The crawl failed unexpectedly ({error})"
+    return None
+
+
+def round_completed(run_id: str, round_: int, seed: str, counts: dict[str, int]) -> CrawlRoundCompleted:
+    """A round closed with what its discoveries came to (`counts` by outcome)."""
+    return CrawlRoundCompleted(
+        run_id=run_id,
+        round=round_,
+        seed=seed,
+        discovered=sum(counts.values()),
+        queued=counts.get("queued", 0),
+        skipped_duplicates=counts.get("skipped_duplicate", 0),
+        skipped_low_quality=counts.get("skipped_low_quality", 0),
+    )
+
+
+def crawl_completed(run_id: str, progress: RunProgress, status: Ending, reason: str) -> CrawlCompleted:
+    return CrawlCompleted(
+        run_id=run_id,
+        status=status,
+        rounds_completed=progress.rounds_completed,
+        queued=progress.queued,
+        reason=reason,
+        discovered=progress.discovered,
+        skipped_duplicates=progress.skipped_duplicates,
+        skipped_low_quality=progress.skipped_low_quality,
+    )
 
 
 # Niche keywords: the most frequent family in a profile's username, name and bio is its niche.

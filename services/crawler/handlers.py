@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncpg
 import structlog
 
-from libs.events import Envelope, Event
+from libs.events import Envelope
 from libs.events.catalog import CrawlRequested, ProfileIngested, ProfileIngestFailed
 from libs.events.consumer import Handlers
 from services.crawler import repository
@@ -14,13 +14,14 @@ from services.crawler.domain import guess_niche
 
 log = structlog.get_logger(__name__)
 
+CONSUMER = "crawler"
+
 # Failures that say the account is gone for good: it must not be picked as a seed.
 _GONE = ("ACCOUNT_NOT_FOUND", "ACCOUNT_PRIVATE")
 
 
-async def on_crawl_requested(conn: asyncpg.Connection, envelope: Envelope, event: Event) -> None:
+async def on_crawl_requested(conn: asyncpg.Connection, envelope: Envelope, event: CrawlRequested) -> None:
     """Only recorded here: a run takes minutes, so it is driven under a lease, never under this message."""
-    assert isinstance(event, CrawlRequested)
     inserted = await repository.insert_run(
         conn,
         event,
@@ -31,8 +32,7 @@ async def on_crawl_requested(conn: asyncpg.Connection, envelope: Envelope, event
     log.info("crawl.run_recorded", run_id=event.run_id, trigger=event.trigger, new=inserted)
 
 
-async def on_profile_ingested(conn: asyncpg.Connection, envelope: Envelope, event: Event) -> None:
-    assert isinstance(event, ProfileIngested)
+async def on_profile_ingested(conn: asyncpg.Connection, envelope: Envelope, event: ProfileIngested) -> None:
     profile = event.profile
     await repository.upsert_known_profile(
         conn,
@@ -44,8 +44,9 @@ async def on_profile_ingested(conn: asyncpg.Connection, envelope: Envelope, even
     )
 
 
-async def on_profile_ingest_failed(conn: asyncpg.Connection, envelope: Envelope, event: Event) -> None:
-    assert isinstance(event, ProfileIngestFailed)
+async def on_profile_ingest_failed(
+    conn: asyncpg.Connection, envelope: Envelope, event: ProfileIngestFailed
+) -> None:
     if not event.will_retry and event.error_code in _GONE:
         await repository.mark_unavailable(conn, event.username)
 

@@ -3,61 +3,26 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import fields
 from datetime import datetime
 
 import asyncpg
 
 from libs.events.catalog import CrawlRequested
-from libs.leases import PREVIOUS_LIFE
-from services.crawler.domain import Outcome, RunConfig, RunProgress
+from services.crawler.domain import Outcome, Run, RunConfig, RunProgress
 
-
-class LeaseLost(Exception):
-    """Another worker holds the run now (ours expired): stop driving it, write nothing more."""
-
-
-@dataclass
-class Run:
-    run_id: uuid.UUID
-    status: str
-    trigger: str
-    config: RunConfig
-    progress: RunProgress
-    correlation_id: uuid.UUID
-    causation_id: uuid.UUID | None
-    pauses: int
-    errors: int
-
-    @property
-    def id(self) -> str:
-        return str(self.run_id)
+_SCHEDULE_LOCK = (4_301, 1)  # advisory-lock namespace of the crawler, key of the schedule
 
 
 def _run(row: asyncpg.Record) -> Run:
+    config = {f.name: row[f.name] for f in fields(RunConfig)}
+    progress = {f.name: row[f.name] for f in fields(RunProgress)}
     return Run(
         run_id=row["run_id"],
         status=row["status"],
         trigger=row["trigger"],
-        config=RunConfig(
-            target_profiles=row["target_profiles"],
-            max_rounds=row["max_rounds"],
-            per_seed_limit=row["per_seed_limit"],
-            min_followers=row["min_followers"],
-            exclude_private=row["exclude_private"],
-            seed_usernames=tuple(row["seed_usernames"]),
-        ),
-        progress=RunProgress(
-            round=row["round"],
-            round_seed=row["round_seed"],
-            rounds_completed=row["rounds_completed"],
-            seeds_used=list(row["seeds_used"]),
-            seeds_skipped=list(row["seeds_skipped"]),
-            discovered=row["discovered"],
-            queued=row["queued"],
-            skipped_duplicates=row["skipped_duplicates"],
-            skipped_low_quality=row["skipped_low_quality"],
-        ),
+        config=RunConfig(**{**config, "seed_usernames": tuple(config["seed_usernames"])}),
+        progress=RunProgress(**progress),
         correlation_id=row["correlation_id"],
         causation_id=row["causation_id"],
         pauses=row["pauses"],
@@ -92,7 +57,8 @@ async def insert_run(
 
 
 async def claim_next(conn: asyncpg.Connection, worker: str, lease_s: float) -> tuple[Run, str] | None:
-    """Take the next run due whose lease is free or expired (call inside a transaction).
+    """Take the next run due whose lease is free or expired (call inside a transaction). A lease handed
+    back (released, or taken back after a restart) ends at that moment, so it is free from then on.
 
     Returns the run and the status it had, so the caller can tell a first start from a resumption.
     """
@@ -115,59 +81,6 @@ async def claim_next(conn: asyncpg.Connection, worker: str, lease_s: float) -> t
         lease_s,
     )
     return _run(claimed), row["status"]
-
-
-async def lock_run(
-    conn: asyncpg.Connection, run_id: uuid.UUID, worker: str, lease_s: float
-) -> asyncpg.Record:
-    """Fence every write of a run: only the lease holder may write, and writing renews the lease."""
-    row = await conn.fetchrow(
-        """SELECT lease_owner, pauses, errors FROM crawler.runs
-           WHERE run_id = $1 AND status = 'running' FOR UPDATE""",
-        run_id,
-    )
-    if row is None or row["lease_owner"] != worker:
-        raise LeaseLost(str(run_id))
-    await conn.execute(
-        """UPDATE crawler.runs SET lease_expires_at = now() + make_interval(secs => $2), updated_at = now()
-           WHERE run_id = $1""",
-        run_id,
-        lease_s,
-    )
-    return row
-
-
-async def renew_lease(pool: asyncpg.Pool, run_id: uuid.UUID, worker: str, lease_s: float) -> bool:
-    return bool(
-        await pool.fetchval(
-            """UPDATE crawler.runs SET lease_expires_at = now() + make_interval(secs => $3)
-               WHERE run_id = $1 AND lease_owner = $2 AND status = 'running' RETURNING true""",
-            run_id,
-            worker,
-            lease_s,
-        )
-    )
-
-
-async def release_lease(pool: asyncpg.Pool, run_id: uuid.UUID, worker: str) -> None:
-    """On a graceful stop: let the next worker resume the run at once instead of after the lease."""
-    await pool.execute(
-        """UPDATE crawler.runs SET lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
-           WHERE run_id = $1 AND lease_owner = $2""",
-        run_id,
-        worker,
-    )
-
-
-async def take_back_previous_leases(pool: asyncpg.Pool, replica: str, incarnation: str) -> int:
-    """Runs this replica drove before it restarted: claimable now, not when their lease ends."""
-    taken = await pool.execute(
-        f"""UPDATE crawler.runs SET lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
-            WHERE status = 'running' AND {PREVIOUS_LIFE}""",
-        replica,
-        incarnation,
-    )
-    return int(taken.removeprefix("UPDATE "))
 
 
 async def seen_in_run(conn: asyncpg.Connection, run_id: uuid.UUID) -> set[str]:
@@ -354,6 +267,11 @@ async def upsert_known_profile(
 
 async def mark_unavailable(conn: asyncpg.Connection, username: str) -> None:
     await conn.execute("UPDATE crawler.known_profiles SET unavailable = true WHERE username = $1", username)
+
+
+async def lock_schedule(conn: asyncpg.Connection) -> bool:
+    """Several crawler processes agree on who schedules: the one that gets this transaction's lock."""
+    return bool(await conn.fetchval("SELECT pg_try_advisory_xact_lock($1, $2)", *_SCHEDULE_LOCK))
 
 
 async def has_active_run(conn: asyncpg.Connection) -> bool:

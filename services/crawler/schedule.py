@@ -17,8 +17,6 @@ from services.crawler.settings import CrawlerSettings
 
 log = structlog.get_logger(__name__)
 
-_LOCK_CLASS = 4_301  # advisory-lock namespace of the crawler; key 1 = the schedule
-
 
 class CrawlSchedule:
     def __init__(self, store: EventStore, settings: CrawlerSettings) -> None:
@@ -45,7 +43,7 @@ class CrawlSchedule:
         """
         s = self.settings
         async with pool.acquire() as conn, conn.transaction():
-            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1, 1)", _LOCK_CLASS):
+            if not await repository.lock_schedule(conn):
                 return None
             if await repository.has_active_run(conn) or not await repository.has_seedable_profiles(conn):
                 return None

@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestClient
 from infra.simulator.world import similar_to
 from libs.events import EventStore, NewEvent
 from libs.events.catalog import ProfileIngested, ProfileRequested, ProfileSnapshot, profile_stream
+from libs.events.metrics import EVENTS_CONSUMED
 from libs.runtime import ServiceRuntime
 from services.crawler.__main__ import build as build_crawler
 from services.crawler.settings import CrawlerSettings
@@ -98,6 +99,23 @@ async def request_count(pool: asyncpg.Pool, username: str) -> int:
     return await pool.fetchval(
         "SELECT count(*) FROM eventstore.events WHERE stream_id = $1 AND event_type = 'ProfileRequested'",
         profile_stream(username),
+    )
+
+
+# A delivery is finished once its consumer is done with it; a deferred or retried one comes back.
+FINISHED = ("handled", "duplicate", "dead_lettered")
+
+
+def finished_deliveries(consumer: str, event_type: str) -> float:
+    """Deliveries of `event_type` that `consumer` finished with in this process (its consumed-events metric)."""
+    return sum(
+        sample.value
+        for family in EVENTS_CONSUMED.collect()
+        for sample in family.samples
+        if sample.name == "viralspot_events_consumed_total"
+        and sample.labels["consumer"] == consumer
+        and sample.labels["event_type"] == event_type
+        and sample.labels["outcome"] in FINISHED
     )
 
 
@@ -232,6 +250,8 @@ async def test_user_request_for_a_crawled_profile_is_promoted_and_processed_once
     assert promoted == 1 and await request_count(pool, crawled["username"]) == 1
 
     settings = make_settings(IngestSettings, database_url, amqp_url, topology, ops_port=None)
+    requests_before = finished_deliveries("profile-ingest", "ProfileRequested")
+    promotions_before = finished_deliveries("profile-ingest", "ProfileRequestPromoted")
     async with running(build_ingest(settings, sim.provider())):
 
         async def all_ingested() -> bool:
@@ -241,7 +261,14 @@ async def test_user_request_for_a_crawled_profile_is_promoted_and_processed_once
             )
 
         await infra.eventually(all_ingested, message="crawled profiles ingested")
-        await asyncio.sleep(0.3)  # the promotion's second delivery, if any, has been handled by now
+
+        async def every_delivery_finished() -> bool:
+            # The three LOW requests and the promotion: the crawled profile's second delivery included.
+            requests = finished_deliveries("profile-ingest", "ProfileRequested") - requests_before
+            promotions = finished_deliveries("profile-ingest", "ProfileRequestPromoted") - promotions_before
+            return requests >= 3 and promotions >= 1
+
+        await infra.eventually(every_delivery_finished, message="both deliveries of the promoted request")
     count = await pool.fetchval(
         "SELECT count(*) FROM eventstore.events WHERE stream_id = $1 AND event_type = 'ProfileIngested'",
         profile_stream(crawled["username"]),
