@@ -101,7 +101,8 @@ async def create_schema(conn: asyncpg.Connection, live: str, target: str) -> lis
 
 
 async def replay_store(conn: asyncpg.Connection, target: str, batch_size: int) -> tuple[int, int]:
-    """Every stored event, in commit order, through the projector's batch code into `target`."""
+    """Every stored event, in commit order, through the projector's batch code and its HANDLERS into
+    `target`."""
     from services.projector.handlers import Projector  # the projector's own code, not a copy
 
     store = EventStore(producer="viralspot-cli")

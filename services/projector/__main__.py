@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-from libs.events import REGISTRY
 from libs.runtime import ServiceRuntime, ServiceSettings, run
-from services.projector.handlers import Projector
+from services.projector.handlers import CONSUMER, HANDLERS, Projector
 from services.projector.queue_metrics import report_profile_queue
+from services.projector.settings import ProjectorSettings
 
-
-class ProjectorSettings(ServiceSettings):
-    ops_port: int | None = 8004
-    projector_batch_size: int = 256
+__all__ = ["ProjectorSettings", "build", "main"]
 
 
 def build(settings: ServiceSettings, batch_size: int = 256) -> ServiceRuntime:
     runtime = ServiceRuntime("projector", settings, publishes=False)
     projector = Projector(runtime.store)
     runtime.add_consumer(
-        "projector",
+        CONSUMER,
         batch_handler=projector.apply_batch,
-        handles=list(REGISTRY.values()),
+        handles=HANDLERS.keys(),
         batch_size=batch_size,
         prefetch=batch_size * 2,
         idempotent=False,  # the stream checkpoints make replays harmless

@@ -190,16 +190,3 @@ async def analysis_failed(conn: asyncpg.Connection, e: Envelope) -> None:
         p["error_message"],
         e.occurred_at,
     )
-
-
-PROJECTIONS = {
-    "AnalysisRequested": analysis_requested,
-    "AnalysisTriggered": analysis_triggered,
-    "AnalysisCancelled": analysis_cancelled,
-    "AnalysisStarted": analysis_started,
-    "ProgressUpdated": progress_updated,
-    "CompetitorStatusChanged": competitor_status_changed,
-    "ContentFetched": content_fetched,
-    "AnalysisCompleted": analysis_completed,
-    "AnalysisFailed": analysis_failed,
-}

@@ -110,13 +110,3 @@ async def crawl_completed(conn: asyncpg.Connection, e: Envelope) -> None:
 
 def _timestamp(value: object) -> object:
     return datetime.fromisoformat(value) if isinstance(value, str) else value
-
-
-CRAWL_PROJECTIONS = {
-    "CrawlRequested": crawl_requested,
-    "CrawlStarted": crawl_started,
-    "CrawlPaused": crawl_paused,
-    "ProfileDiscovered": profile_discovered,
-    "CrawlRoundCompleted": crawl_round_completed,
-    "CrawlCompleted": crawl_completed,
-}

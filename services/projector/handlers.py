@@ -1,16 +1,68 @@
-"""The projector's consumer: applies every stream's events once and in order, in batches."""
+"""The projector's consumer: applies every stream's events once and in order, in batches, each through
+its projection (how the event changes the read-model tables)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable, Mapping
 
 import asyncpg
 from prometheus_client import Counter, Histogram
 
-from libs.events import Envelope, Event, EventStore
-from services.projector.projections import PROJECTIONS
+from libs.events import REGISTRY, Envelope, Event, EventStore
+from libs.events.catalog import (
+    AnalysisCancelled,
+    AnalysisCompleted,
+    AnalysisFailed,
+    AnalysisRequested,
+    AnalysisStarted,
+    AnalysisTriggered,
+    CompetitorStatusChanged,
+    ContentFetched,
+    CrawlCompleted,
+    CrawlPaused,
+    CrawlRequested,
+    CrawlRoundCompleted,
+    CrawlStarted,
+    ProfileDiscovered,
+    ProfileIngested,
+    ProfileIngestFailed,
+    ProfileIngestStarted,
+    ProfileRequested,
+    ProfileRequestPromoted,
+    ProgressUpdated,
+)
+from services.projector import analysis_tables, crawl_tables, profile_tables, repository
 
 READ_MODEL_SCHEMA = "readmodel"
+
+CONSUMER = "projector"
+
+Projection = Callable[[asyncpg.Connection, Envelope], Awaitable[None]]
+
+# Bound to every event ('#'): each event type of the catalogue has its projection here.
+HANDLERS: Mapping[type[Event], Projection] = {
+    ProfileRequested: profile_tables.profile_requested,
+    ProfileRequestPromoted: profile_tables.profile_request_promoted,
+    ProfileIngestStarted: profile_tables.profile_ingest_started,
+    ProfileIngestFailed: profile_tables.profile_ingest_failed,
+    ProfileIngested: profile_tables.profile_ingested,
+    AnalysisRequested: analysis_tables.analysis_requested,
+    AnalysisTriggered: analysis_tables.analysis_triggered,
+    AnalysisCancelled: analysis_tables.analysis_cancelled,
+    AnalysisStarted: analysis_tables.analysis_started,
+    ProgressUpdated: analysis_tables.progress_updated,
+    CompetitorStatusChanged: analysis_tables.competitor_status_changed,
+    ContentFetched: analysis_tables.content_fetched,
+    AnalysisCompleted: analysis_tables.analysis_completed,
+    AnalysisFailed: analysis_tables.analysis_failed,
+    CrawlRequested: crawl_tables.crawl_requested,
+    CrawlStarted: crawl_tables.crawl_started,
+    CrawlPaused: crawl_tables.crawl_paused,
+    ProfileDiscovered: crawl_tables.profile_discovered,
+    CrawlRoundCompleted: crawl_tables.crawl_round_completed,
+    CrawlCompleted: crawl_tables.crawl_completed,
+}
 
 APPLIED = Counter(
     "viralspot_projector_events_applied_total", "Events applied to the read models", ["event_type"]
@@ -36,19 +88,9 @@ class Projector:
     async def apply_batch(self, conn: asyncpg.Connection, items: list[tuple[Envelope, Event]]) -> None:
         if not items:
             return
-        await conn.execute(f"SET LOCAL search_path TO {self.schema}, public")
+        await repository.project_into(conn, self.schema)
         streams = sorted({e.stream_id for e, _ in items})
-        await conn.execute(
-            """INSERT INTO stream_checkpoints (stream_id, version) SELECT unnest($1::text[]), 0
-               ON CONFLICT DO NOTHING""",
-            streams,
-        )
-        rows = await conn.fetch(
-            """SELECT stream_id, version FROM stream_checkpoints WHERE stream_id = ANY($1::text[])
-               ORDER BY stream_id FOR UPDATE""",
-            streams,
-        )
-        versions = {r["stream_id"]: r["version"] for r in rows}
+        versions = await repository.lock_checkpoints(conn, streams)
         before = dict(versions)
         for envelope, _ in items:
             current = versions[envelope.stream_id]
@@ -61,18 +103,15 @@ class Projector:
                     await self._apply(conn, missing)
             await self._apply(conn, envelope)
             versions[envelope.stream_id] = envelope.stream_version
-        changed = [s for s in streams if versions[s] != before[s]]
+        changed = {s: versions[s] for s in streams if versions[s] != before[s]}
         if changed:
-            await conn.execute(
-                """UPDATE stream_checkpoints c SET version = v.version
-                   FROM unnest($1::text[], $2::int[]) AS v(stream_id, version)
-                   WHERE c.stream_id = v.stream_id""",
-                changed,
-                [versions[s] for s in changed],
-            )
+            await repository.save_checkpoints(conn, changed)
 
     async def _apply(self, conn: asyncpg.Connection, envelope: Envelope) -> None:
-        projection = PROJECTIONS.get(envelope.event_type)
+        # By class, as the consumer dispatches. A type unknown to this build (read from the store while
+        # filling a gap) has no projection: it only moves its stream's checkpoint on.
+        event_class = REGISTRY.get(envelope.event_type)
+        projection = HANDLERS.get(event_class) if event_class is not None else None
         if projection is not None:
             await projection(conn, envelope)
         self.applied += 1

@@ -1,6 +1,7 @@
-"""primary_profiles, content and similar_profiles: fetched data that serves every user.
+"""What each profile-<username> stream says: the profile request queue (profile_queue), and the fetched
+data that serves every user (primary_profiles, content, similar_profiles).
 
-Both profile ingestion and analysis write here (the seeds' dual storage)."""
+Both profile ingestion and analysis write the fetched data (the seeds' dual storage)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+
+from libs.events.envelope import Envelope
 
 _PROFILE_COLUMNS = (
     "profile_name", "bio", "followers", "following", "posts_count", "is_verified", "is_private",
@@ -51,6 +54,72 @@ _UPSERT_REEL = f"""
         transcript_available = content.transcript_available OR EXCLUDED.transcript_available,
         created_at = least(content.created_at, EXCLUDED.created_at),
         updated_at = greatest(content.updated_at, EXCLUDED.updated_at)"""
+
+
+async def profile_requested(conn: asyncpg.Connection, e: Envelope) -> None:
+    p = e.payload
+    await conn.execute(
+        """INSERT INTO profile_queue (request_id, username, source, priority, status, "timestamp",
+                                      created_at, updated_at, projected_at)
+           VALUES ($1, $2, $3, $4, 'PENDING', $5, $5, $5, clock_timestamp())
+           ON CONFLICT (request_id) DO NOTHING""",
+        p["request_id"],
+        p["username"],
+        p["source"],
+        p["priority"],
+        e.occurred_at,
+    )
+
+
+async def profile_request_promoted(conn: asyncpg.Connection, e: Envelope) -> None:
+    p = e.payload
+    await conn.execute(
+        "UPDATE profile_queue SET priority = $2, updated_at = $3 WHERE request_id = $1",
+        p["request_id"],
+        p["priority"],
+        e.occurred_at,
+    )
+
+
+async def profile_ingest_started(conn: asyncpg.Connection, e: Envelope) -> None:
+    p = e.payload
+    await conn.execute(
+        """UPDATE profile_queue SET status = 'PROCESSING', attempts = $2, last_attempt = $3,
+                  started_at = coalesce(started_at, $3), updated_at = $3
+           WHERE request_id = $1""",
+        p["request_id"],
+        p["attempt"],
+        e.occurred_at,
+    )
+
+
+async def profile_ingest_failed(conn: asyncpg.Connection, e: Envelope) -> None:
+    p = e.payload
+    await conn.execute(
+        """UPDATE profile_queue SET status = $2, attempts = $3, error_message = $4, updated_at = $5,
+                  completed_at = CASE WHEN $2 = 'FAILED' THEN $5 ELSE completed_at END
+           WHERE request_id = $1""",
+        p["request_id"],
+        "PENDING" if p["will_retry"] else "FAILED",
+        p["attempts"],
+        p["reason"],
+        e.occurred_at,
+    )
+
+
+async def profile_ingested(conn: asyncpg.Connection, e: Envelope) -> None:
+    p = e.payload
+    await conn.execute(
+        """UPDATE profile_queue SET status = 'COMPLETED', attempts = $2, error_message = NULL,
+                  completed_at = $3, updated_at = $3
+           WHERE request_id = $1""",
+        p["request_id"],
+        p["attempts"],
+        e.occurred_at,
+    )
+    await upsert_profile(conn, p["profile"], e.occurred_at)
+    await upsert_reels(conn, p["username"], p["reels"], e.occurred_at)
+    await replace_similar(conn, p["username"], p.get("similar", []), e.occurred_at)
 
 
 async def upsert_profile(conn: asyncpg.Connection, profile: dict[str, Any], at: datetime) -> None:

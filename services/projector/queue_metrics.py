@@ -8,6 +8,7 @@ import structlog
 from prometheus_client import Gauge
 
 from libs.runtime import ServiceRuntime
+from services.projector import repository
 
 log = structlog.get_logger(__name__)
 
@@ -20,20 +21,15 @@ PROFILE_QUEUE = Gauge(
     ["priority", "status"],
 )
 
-# Served by the partial index on active rows: cheap however long the finished history grows.
-_ACTIVE_COUNTS = """SELECT priority, status, count(*) AS n FROM readmodel.profile_queue
-                    WHERE status IN ('PENDING', 'PROCESSING') GROUP BY priority, status"""
-
 
 async def report_profile_queue(runtime: ServiceRuntime) -> None:
     while True:
         assert runtime.pool is not None
         try:
-            rows = await runtime.pool.fetch(_ACTIVE_COUNTS)
+            counts = await repository.active_profile_requests(runtime.pool)
         except Exception as exc:  # a database outage shows on /readyz; keep the last values meanwhile
             log.warning("profile_queue_metrics.unavailable", error=repr(exc))
         else:
-            counts = {(r["priority"], r["status"]): r["n"] for r in rows}
             for priority in PRIORITIES:
                 for status in ACTIVE:
                     PROFILE_QUEUE.labels(priority, status).set(counts.get((priority, status), 0))

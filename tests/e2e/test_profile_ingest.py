@@ -1,6 +1,5 @@
 """profile-ingest against the simulator over real HTTP, with the real broker, store and projector."""
 
-import asyncio
 import signal
 import zlib
 from collections.abc import AsyncIterator
@@ -17,7 +16,7 @@ from libs.events.catalog import ProfileRequested, profile_stream
 from libs.runtime import ServiceRuntime
 from services.gateway.app import create_app
 from services.profile_ingest.__main__ import build as build_ingest
-from services.profile_ingest.handlers import REQUEST_LOCK_CLASS
+from services.profile_ingest.repository import REQUEST_LOCK_CLASS
 from services.profile_ingest.settings import IngestSettings
 from tests.conftest import make_settings
 from tests.integration.test_relay_and_restarts import projector_runtime
@@ -196,7 +195,8 @@ async def test_high_requests_overtake_queued_low_ones(stack: TestClient, start_i
             )
     await infra.eventually(lambda: _published(pool), message="LOW requests published")
     await start_ingest(concurrency=2)
-    await asyncio.sleep(0.3)
+    # The HIGH requests must find LOW work under way: each worker has taken a LOW request off the queue.
+    await infra.eventually(lambda: _started(pool, 2), message="both workers on a LOW request")
     highs = [f"high.user{i}" for i in range(5)]
     for name in highs:
         await stack.post(f"/api/profile/{name}/request")
@@ -212,6 +212,13 @@ async def test_high_requests_overtake_queued_low_ones(stack: TestClient, start_i
     )
     print(f"LOW requests completed before the last HIGH one: {lows_done_before} of 50")
     assert lows_done_before < 25, f"{lows_done_before} of 50 LOW requests finished before the last HIGH one"
+
+
+async def _started(pool: asyncpg.Pool, n: int) -> bool:
+    started = await pool.fetchval(
+        "SELECT count(DISTINCT stream_id) FROM eventstore.events WHERE event_type = 'ProfileIngestStarted'"
+    )
+    return started >= n
 
 
 async def _published(pool: asyncpg.Pool) -> bool:
