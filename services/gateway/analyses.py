@@ -1,36 +1,42 @@
 """Viral ideas analysis commands: create, start, process (admin), cancel, process-pending (admin).
 
-Decisions are taken on the job's event stream with optimistic concurrency; answers never come from
-a projection."""
+The commands are decided on the job's event stream (domain/analysis_jobs.py) and appended at the
+version read; answers never come from a projection."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TypeVar
 
 import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from libs.events import NewEvent, WrongExpectedVersion
-from libs.events.catalog import (
-    AnalysisCancelled,
-    AnalysisRequested,
-    AnalysisTriggered,
-    ContentStrategy,
-    analysis_stream,
-)
+from libs.events.catalog import AnalysisRequested, AnalysisTriggered, ContentStrategy, Event, analysis_stream
+from libs.events.store import retry_on_conflict
 from services.gateway import keys
 from services.gateway.auth import require_admin
 from services.gateway.bounded_json import BoundedObject
-from services.gateway.domain.analysis_jobs import AnalysisJobState, fold
+from services.gateway.domain.analysis_jobs import (
+    AlreadyProcessing,
+    AnalysisJobState,
+    MissingRequirements,
+    NotCancellable,
+    NotPending,
+    decide_cancel,
+    decide_manual_run,
+    decide_pending_run,
+    fold,
+)
 from services.gateway.errors import ApiError, service_unavailable
 from services.gateway.idempotency import answer_once, atomic
-from services.gateway.profiles import ok
-from services.gateway.validation import parse_body, username_field
+from services.gateway.responses import ok
+from services.gateway.validation import parse_body, parse_queue_id, username_field
 
-routes = web.RouteTableDef()
+E = TypeVar("E", bound=Event)
 
 
 class QueueRequest(BaseModel):
@@ -68,19 +74,6 @@ class QueueRequest(BaseModel):
         return self
 
 
-def parse_queue_id(raw: str) -> str:
-    try:
-        return str(uuid.UUID(raw))
-    except ValueError:
-        raise ApiError(
-            400,
-            "INVALID_UUID_FORMAT",
-            "queue_id must be a valid UUID",
-            troubleshooting="Ensure queue_id is a properly formatted UUID "
-            "(e.g., 12345678-1234-1234-1234-123456789012)",
-        ) from None
-
-
 async def load_job(conn: asyncpg.Connection, request: web.Request, queue_id: str) -> AnalysisJobState:
     state = fold(await request.app[keys.STORE].read_stream(conn, analysis_stream(queue_id)))
     if not state.exists:
@@ -93,7 +86,6 @@ async def load_job(conn: asyncpg.Connection, request: web.Request, queue_id: str
     return state
 
 
-@routes.post("/api/viral-ideas/queue")
 async def create_job(request: web.Request) -> web.Response:
     body = await parse_body(request, QueueRequest)
     queue_id = str(uuid.uuid4())
@@ -145,7 +137,6 @@ async def create_job(request: web.Request) -> web.Response:
     return await answer_once(request, create)
 
 
-@routes.post("/api/viral-ideas/queue/{queue_id}/start")
 async def start_job(request: web.Request) -> web.Response:
     """Jobs are processed automatically once queued; starting one is idempotent and appends nothing."""
     queue_id = parse_queue_id(request.match_info["queue_id"])
@@ -155,43 +146,47 @@ async def start_job(request: web.Request) -> web.Response:
 
 
 async def _append_decided(
-    conn: asyncpg.Connection, request: web.Request, queue_id: str, decide: Any
-) -> tuple[AnalysisJobState, Any]:
+    conn: asyncpg.Connection,
+    request: web.Request,
+    queue_id: str,
+    decide: Callable[[AnalysisJobState, str], E],
+) -> tuple[AnalysisJobState, E]:
     """Fold, decide, append with the folded version; on a concurrent append decide again."""
     store = request.app[keys.STORE]
-    for _ in range(10):
+
+    async def attempt() -> tuple[AnalysisJobState, E]:
         state = await load_job(conn, request, queue_id)
-        event = decide(state)
-        try:
-            async with atomic(conn):
-                await store.append(
-                    conn, analysis_stream(queue_id), [NewEvent(event=event)], expected_version=state.version
-                )
-        except WrongExpectedVersion:
-            continue
+        event = decide(state, queue_id)
+        async with atomic(conn):
+            await store.append(
+                conn, analysis_stream(queue_id), [NewEvent(event=event)], expected_version=state.version
+            )
         return state, event
-    raise service_unavailable("The analysis stream is too busy")
+
+    try:
+        return await retry_on_conflict(attempt)
+    except WrongExpectedVersion:
+        raise service_unavailable("The analysis stream is too busy") from None
 
 
-@routes.post("/api/viral-ideas/queue/{queue_id}/process")
 async def process_job(request: web.Request) -> web.Response:
     require_admin(request)
     queue_id = parse_queue_id(request.match_info["queue_id"])
 
-    def decide(state: AnalysisJobState) -> AnalysisTriggered:
-        if state.status == "processing":
+    async def trigger(conn: asyncpg.Connection) -> web.Response:
+        try:
+            state, event = await _append_decided(conn, request, queue_id, decide_manual_run)
+        except AlreadyProcessing:
             raise ApiError(
                 409,
                 "ALREADY_PROCESSING",
                 "This analysis is already running.",
                 troubleshooting="Wait for the current run to finish, or cancel it first.",
-            )
-        if not state.primary_username:
-            raise ApiError(400, "MISSING_REQUIREMENTS", "Queue entry missing required primary_username")
-        return AnalysisTriggered(queue_id=queue_id, trigger="manual", run=state.runs + 1)
-
-    async def trigger(conn: asyncpg.Connection) -> web.Response:
-        state, event = await _append_decided(conn, request, queue_id, decide)
+            ) from None
+        except MissingRequirements:
+            raise ApiError(
+                400, "MISSING_REQUIREMENTS", "Queue entry missing required primary_username"
+            ) from None
         return _processing_started(queue_id, state, event)
 
     return await answer_once(request, trigger)
@@ -243,21 +238,18 @@ def _processing_started(queue_id: str, state: AnalysisJobState, event: AnalysisT
     )
 
 
-@routes.post("/api/viral-ideas/queue/{queue_id}/cancel")
 async def cancel_job(request: web.Request) -> web.Response:
     queue_id = parse_queue_id(request.match_info["queue_id"])
-
-    def decide(state: AnalysisJobState) -> AnalysisCancelled:
-        if state.status not in ("pending", "processing"):
-            raise ApiError(409, "NOT_CANCELLABLE", f"An analysis that is {state.status} cannot be cancelled.")
-        return AnalysisCancelled(queue_id=queue_id)
-
     async with request.app[keys.POOL].acquire() as conn:
-        await _append_decided(conn, request, queue_id, decide)
+        try:
+            await _append_decided(conn, request, queue_id, decide_cancel)
+        except NotCancellable as refused:
+            raise ApiError(
+                409, "NOT_CANCELLABLE", f"An analysis that is {refused.status} cannot be cancelled."
+            ) from None
     return ok({"queue_id": queue_id, "status": "cancelled"})
 
 
-@routes.post("/api/viral-ideas/process-pending")
 async def process_pending(request: web.Request) -> web.Response:
     require_admin(request)
     rows = await request.app[keys.POOL].fetch(
@@ -266,20 +258,10 @@ async def process_pending(request: web.Request) -> web.Response:
     started = 0
     for row in rows:
         queue_id = str(row["id"])
-
-        def decide(state: AnalysisJobState, queue_id: str = queue_id) -> AnalysisTriggered:
-            if state.status != "pending":
-                raise _NotPending
-            return AnalysisTriggered(queue_id=queue_id, trigger="process_pending", run=state.runs + 1)
-
         try:
             async with request.app[keys.POOL].acquire() as conn:
-                await _append_decided(conn, request, queue_id, decide)
+                await _append_decided(conn, request, queue_id, decide_pending_run)
             started += 1
-        except _NotPending:
+        except NotPending:
             continue
     return ok({"status": "started", "pending_count": started})
-
-
-class _NotPending(Exception):
-    pass

@@ -1,4 +1,4 @@
-"""The gateway's aiohttp application: middlewares, routes, ops endpoints."""
+"""The gateway's aiohttp application: middlewares, shared state, the route table (routes.py)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from prometheus_client import Counter, Histogram
 
 from libs.events import EventStore
 from libs.events.db import FairPool
-from libs.runtime.ops import add_ops_routes
 from libs.runtime.service import ServiceRuntime
-from services.gateway import analyses, analysis_queries, crawler_routes, job_events, keys, profiles, web_page
+from services.gateway import job_events, keys
 from services.gateway.errors import error_middleware
+from services.gateway.routes import setup_routes
 from services.gateway.settings import GatewaySettings
 from services.gateway.validation import MAX_BODY, input_guard
 
@@ -53,12 +53,6 @@ def create_app(runtime: ServiceRuntime, settings: GatewaySettings) -> web.Applic
     app[keys.STORE] = EventStore(producer=runtime.name)
     app[keys.RUNTIME] = runtime
     app[keys.SETTINGS] = settings
-    app.add_routes(profiles.routes)
-    app.add_routes(crawler_routes.routes)
-    app.add_routes(analyses.routes)
-    app.add_routes(analysis_queries.routes)
-    app.add_routes(job_events.routes)
-    app.add_routes(web_page.routes)
+    setup_routes(app, runtime.name, runtime.ready)
     job_events.attach(app)
-    add_ops_routes(app, runtime.name, runtime.ready)
     return app

@@ -19,13 +19,13 @@ from aiohttp import web
 from libs.events.catalog import analysis_stream
 from libs.events.db import FairPool
 from services.gateway import keys
-from services.gateway.analysis_queries import job_status
+from services.gateway.analysis_status import read_job_status
 from services.gateway.errors import ApiError
 from services.gateway.live import CLOSE, HEARTBEAT, LiveEvent, LiveEventListener, LiveHub, Subscriber
+from services.gateway.validation import parse_session_id
 
 log = structlog.get_logger(__name__)
 
-routes = web.RouteTableDef()
 HUB = web.AppKey("live_hub", LiveHub)
 LISTENER = web.AppKey("live_listener", LiveEventListener)
 TERMINAL = ("completed", "failed", "cancelled")
@@ -67,11 +67,8 @@ def frame(name: str, version: int, data: dict[str, Any]) -> bytes:
     return b"id: %d\nevent: %s\ndata: %s\n\n" % (version, name.encode(), orjson.dumps(data))
 
 
-@routes.get("/api/viral-ideas/queue/{session_id}/events")
 async def job_events(request: web.Request) -> web.StreamResponse:
-    session_id = request.match_info["session_id"]
-    if not session_id.strip() or len(session_id) > 255:
-        raise ApiError(400, "INVALID_SESSION_ID", "session_id must be 1-255 characters and not blank.")
+    session_id = parse_session_id(request.match_info["session_id"])
     last_seen = _last_event_id(request)
     hub = request.app[HUB]
     if hub.full():
@@ -140,22 +137,18 @@ async def _snapshot(request: web.Request, queue_id: str, session_id: str) -> tup
     read on both sides of it until they agree)."""
     pool = request.app[keys.POOL]
     stream = analysis_stream(queue_id)
-    answer: web.StreamResponse | None = None
+    data: dict[str, Any] | None = None
     version = 0
     for _ in range(_SNAPSHOT_ATTEMPTS):
         version = await _checkpoint(pool, stream)
-        try:
-            answer = await job_status(request)
-        except ApiError as err:
-            if err.status != 404:
-                raise
+        data = await read_job_status(pool, session_id)
+        if data is None:
             # Queued a moment ago and not projected yet: every event of the stream is still to come.
             return {"id": queue_id, "session_id": session_id, "status": "pending", "progress_percentage": 0,
                     "current_step": "queued", "competitor_details": []}, 0  # fmt: skip
         if await _checkpoint(pool, stream) == version:
             break
-    assert isinstance(answer, web.Response) and isinstance(answer.body, bytes)
-    data: dict[str, Any] = orjson.loads(answer.body)["data"]
+    assert data is not None
     return data, version
 
 

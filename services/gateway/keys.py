@@ -1,4 +1,4 @@
-"""Typed application keys shared by the gateway's route modules."""
+"""Typed application keys shared by the gateway's views."""
 
 from __future__ import annotations
 

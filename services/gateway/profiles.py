@@ -6,20 +6,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-import orjson
 from aiohttp import web
 
 from libs.events import NewEvent, WrongExpectedVersion
 from libs.events.catalog import profile_stream
+from libs.events.store import retry_on_conflict
 from libs.profiles import ProfileState, fold
 from services.gateway import keys
 from services.gateway.domain.profile_requests import decide, estimated_time
 from services.gateway.errors import ApiError, service_unavailable
 from services.gateway.idempotency import answer_once, atomic
+from services.gateway.responses import iso, jsonable, ok
 from services.gateway.validation import normalise_username, parse_source, query_int
-
-routes = web.RouteTableDef()
-_DECISION_ATTEMPTS = 10
 
 _LATEST_REQUEST = """SELECT request_id, username, source, priority, status, "timestamp", attempts,
                             error_message, started_at, completed_at
@@ -37,23 +35,12 @@ _POSITION = """SELECT 1
 _AHEAD = {"HIGH": [], "MEDIUM": ["HIGH"], "LOW": ["HIGH", "MEDIUM"]}
 
 
-def ok(data: Any, status: int = 200) -> web.Response:
-    return web.Response(
-        body=orjson.dumps({"success": True, "data": data}), status=status, content_type="application/json"
-    )
-
-
-def iso(ts: datetime | None) -> str | None:
-    return ts.isoformat() if ts is not None else None
-
-
 async def queue_position(
     conn: asyncpg.Connection, priority: str, requested_at: datetime, request_id: str
 ) -> int:
     return int(await conn.fetchval(_POSITION, _AHEAD[priority], priority, requested_at, request_id))
 
 
-@routes.post("/api/profile/{username}/request")
 async def request_profile(request: web.Request) -> web.Response:
     username = normalise_username(request.match_info["username"])
     source = parse_source(request.query.get("source"))
@@ -61,23 +48,25 @@ async def request_profile(request: web.Request) -> web.Response:
     stream = profile_stream(username)
 
     async def decide_and_append(conn: asyncpg.Connection) -> web.Response:
-        for _ in range(_DECISION_ATTEMPTS):
+        async def attempt() -> web.Response:
             now = datetime.now(UTC)
             state = fold(await store.read_stream(conn, stream))
             decision = decide(state, username=username, source=source, priority="HIGH", now=now)
             if decision.events:
-                try:
-                    async with atomic(conn):
-                        await store.append(
-                            conn,
-                            stream,
-                            [NewEvent(event=e, occurred_at=now) for e in decision.events],
-                            expected_version=state.version,
-                        )
-                except WrongExpectedVersion:
-                    continue  # someone else decided on this profile meanwhile: decide again
+                # Someone else deciding on this profile meanwhile makes the append refuse: decided again.
+                async with atomic(conn):
+                    await store.append(
+                        conn,
+                        stream,
+                        [NewEvent(event=e, occurred_at=now) for e in decision.events],
+                        expected_version=state.version,
+                    )
             return ok(await _request_answer(conn, username, state, decision, now))
-        raise service_unavailable("The profile stream is too busy")
+
+        try:
+            return await retry_on_conflict(attempt)
+        except WrongExpectedVersion:
+            raise service_unavailable("The profile stream is too busy") from None
 
     return await answer_once(request, decide_and_append)
 
@@ -128,7 +117,6 @@ async def _request_answer(
     }
 
 
-@routes.get("/api/profile/{username}/status")
 async def profile_status(request: web.Request) -> web.Response:
     username = normalise_username(request.match_info["username"])
     pool = request.app[keys.POOL]
@@ -193,11 +181,6 @@ _REEL_ORDER = {
 }
 
 
-def jsonable(row: asyncpg.Record) -> dict[str, Any]:
-    """A row as a JSON-ready dict (timestamps in ISO 8601)."""
-    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
-
-
 async def _require_profile(conn: asyncpg.Connection, username: str) -> asyncpg.Record:
     row = await conn.fetchrow(
         f"SELECT {_PROFILE_FIELDS} FROM readmodel.primary_profiles WHERE username = $1", username
@@ -212,14 +195,12 @@ async def _require_profile(conn: asyncpg.Connection, username: str) -> asyncpg.R
     return row
 
 
-@routes.get("/api/profile/{username}")
 async def get_profile(request: web.Request) -> web.Response:
     username = normalise_username(request.match_info["username"])
     async with request.app[keys.POOL].acquire() as conn:
         return ok(jsonable(await _require_profile(conn, username)))
 
 
-@routes.get("/api/profile/{username}/reels")
 async def get_reels(request: web.Request) -> web.Response:
     username = normalise_username(request.match_info["username"])
     sort_by = request.query.get("sort_by", "popular")
@@ -257,7 +238,6 @@ async def get_reels(request: web.Request) -> web.Response:
     )
 
 
-@routes.get("/api/profile/{username}/similar")
 async def get_similar(request: web.Request) -> web.Response:
     username = normalise_username(request.match_info["username"])
     limit = query_int(request, "limit", 20, 1, 100)

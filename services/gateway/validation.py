@@ -1,8 +1,9 @@
-"""Bounded, normalised inputs: usernames, sources, JSON bodies, query numbers, and the text rule."""
+"""Bounded, normalised inputs: usernames, sources, ids, JSON bodies, query numbers, and the text rule."""
 
 from __future__ import annotations
 
 import re
+import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -55,6 +56,25 @@ def parse_source(raw: str | None) -> str:
     if not SOURCE_RE.fullmatch(source):
         raise ApiError(400, "INVALID_SOURCE", "source must be 1-20 characters of a-z, 0-9 or '_'.")
     return source
+
+
+def parse_queue_id(raw: str) -> str:
+    try:
+        return str(uuid.UUID(raw))
+    except ValueError:
+        raise ApiError(
+            400,
+            "INVALID_UUID_FORMAT",
+            "queue_id must be a valid UUID",
+            troubleshooting="Ensure queue_id is a properly formatted UUID "
+            "(e.g., 12345678-1234-1234-1234-123456789012)",
+        ) from None
+
+
+def parse_session_id(raw: str) -> str:
+    if not raw.strip() or len(raw) > 255:
+        raise ApiError(400, "INVALID_SESSION_ID", "session_id must be 1-255 characters and not blank.")
+    return raw
 
 
 async def parse_body(request: web.Request, model: type[M], *, optional: bool = False) -> M:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-WEB_DIR = Path(__file__).with_name("web")
+WEB_DIR = Path(__file__).with_name("web")  # served under /static (routes.py)
 # The page only talks to this gateway and never runs inline script: injected markup cannot execute.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; "
@@ -15,10 +15,6 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 
-routes = web.RouteTableDef()
-routes.static("/static", WEB_DIR)
 
-
-@routes.get("/")
 async def index(_request: web.Request) -> web.FileResponse:
     return web.FileResponse(WEB_DIR / "index.html", headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"})

@@ -4,9 +4,7 @@ drift; openapi.yaml is written by hand and must cover API.md and every route the
 from __future__ import annotations
 
 import copy
-import importlib
 import json
-import pkgutil
 import re
 import uuid
 from datetime import UTC, datetime
@@ -19,11 +17,10 @@ from aiohttp import web
 from jsonschema import Draft202012Validator
 from pydantic import ValidationError
 
-import services.gateway
 from contracts import generate
 from libs.events.catalog import REGISTRY
 from libs.events.envelope import Envelope
-from libs.runtime.ops import add_ops_routes
+from services.gateway.routes import setup_routes
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS = ROOT / "contracts"
@@ -367,17 +364,14 @@ def test_endpoint_list_matches_api_md() -> None:
 
 
 def gateway_routes() -> set[tuple[str, str]]:
-    """Every (method, path) in a RouteTableDef of a services.gateway module, plus the ops routes."""
-    tables = []
-    for module_info in pkgutil.walk_packages(services.gateway.__path__, "services.gateway."):
-        if module_info.name.endswith("__main__"):
-            continue
-        module = importlib.import_module(module_info.name)
-        tables += [v for v in vars(module).values() if isinstance(v, web.RouteTableDef)]
-    routes = {(r.method, r.path) for table in tables for r in table if isinstance(r, web.RouteDef)}
+    """Every (method, path) of the gateway's one route table (services.gateway.routes), static files aside."""
     app = web.Application()
-    add_ops_routes(app, "gateway", cast(Any, None))
-    routes |= {(r.method, r.resource.canonical) for r in app.router.routes() if r.resource is not None}
+    setup_routes(app, "gateway", cast(Any, None))
+    routes = {
+        (r.method, r.resource.canonical)
+        for r in app.router.routes()
+        if r.resource is not None and not isinstance(r.resource, web.StaticResource)
+    }
     # Drop aiohttp's implicit HEAD twins and any {name:regex} constraints.
     return {(m, re.sub(r"\{(\w+):[^}]*\}", r"{\1}", p)) for m, p in routes if m != "HEAD"}
 

@@ -1,9 +1,11 @@
-"""An analysis job's state, folded from its stream `analysis-<queue_id>` (no I/O here)."""
+"""An analysis job's state, folded from its stream `analysis-<queue_id>`, and the commands decided on it
+(no I/O here): each decision returns the event to append, or raises a Refused saying why not."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from libs.events.catalog import AnalysisCancelled, AnalysisTriggered
 from libs.events.envelope import Envelope
 
 
@@ -50,6 +52,53 @@ def fold(events: list[Envelope]) -> AnalysisJobState:
                 if state.status in ("pending", "processing"):
                     state.status = "cancelled"
     return state
+
+
+class Refused(Exception):
+    """The job's state does not allow the command: nothing is appended."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__(f"{type(self).__name__}: the analysis is {status}")
+        self.status = status
+
+
+class AlreadyProcessing(Refused):
+    pass
+
+
+class MissingRequirements(Refused):
+    pass
+
+
+class NotCancellable(Refused):
+    pass
+
+
+class NotPending(Refused):
+    pass
+
+
+def decide_manual_run(state: AnalysisJobState, queue_id: str) -> AnalysisTriggered:
+    """An admin's /process: the next run, unless one is running; a job with no primary cannot run."""
+    if state.status == "processing":
+        raise AlreadyProcessing(state.status)
+    if not state.primary_username:
+        raise MissingRequirements(state.status)
+    return AnalysisTriggered(queue_id=queue_id, trigger="manual", run=state.runs + 1)
+
+
+def decide_cancel(state: AnalysisJobState, queue_id: str) -> AnalysisCancelled:
+    if state.status not in ("pending", "processing"):
+        raise NotCancellable(state.status)
+    return AnalysisCancelled(queue_id=queue_id)
+
+
+def decide_pending_run(state: AnalysisJobState, queue_id: str) -> AnalysisTriggered:
+    """process-pending lists jobs from the read model, which lags: only a job still pending on its
+    stream gets a run."""
+    if state.status != "pending":
+        raise NotPending(state.status)
+    return AnalysisTriggered(queue_id=queue_id, trigger="process_pending", run=state.runs + 1)
 
 
 def status_category(status: str) -> str:

@@ -16,10 +16,8 @@ from services.gateway import keys
 from services.gateway.auth import require_admin
 from services.gateway.errors import ApiError
 from services.gateway.idempotency import answer_once
-from services.gateway.profiles import iso, ok
+from services.gateway.responses import iso, ok
 from services.gateway.validation import parse_body, username_field
-
-routes = web.RouteTableDef()
 
 
 class CrawlRunBody(BaseModel):
@@ -42,7 +40,6 @@ class CrawlRunBody(BaseModel):
         return list(dict.fromkeys(username_field(raw) for raw in value))
 
 
-@routes.post("/api/crawler/runs")
 async def start_crawl(request: web.Request) -> web.Response:
     require_admin(request)
     body = await parse_body(request, CrawlRunBody, optional=True)
@@ -73,7 +70,6 @@ async def start_crawl(request: web.Request) -> web.Response:
     return await answer_once(request, create)
 
 
-@routes.get("/api/crawler/runs/{run_id}")
 async def crawl_status(request: web.Request) -> web.Response:
     raw = request.match_info["run_id"]
     try:

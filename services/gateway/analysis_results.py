@@ -1,0 +1,128 @@
+"""Viral ideas results: a finished run's analysis, and the reels it analysed, page by page."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+
+from services.gateway import keys
+from services.gateway.errors import ApiError
+from services.gateway.responses import iso, jsonable, ok
+from services.gateway.validation import parse_queue_id, query_int
+
+
+async def results(request: web.Request) -> web.Response:
+    queue_id = parse_queue_id(request.match_info["queue_id"])
+    run = query_int(request, "run", 0, 1, 100_000) if "run" in request.query else None
+    async with request.app[keys.POOL].acquire() as conn:
+        row = await conn.fetchrow(
+            """SELECT r.*, q.primary_username FROM readmodel.viral_analysis_results r
+               JOIN readmodel.viral_ideas_queue q ON q.id = r.queue_id
+               WHERE r.queue_id = $1 AND ($2::int IS NULL OR r.analysis_run = $2)
+               ORDER BY r.analysis_run DESC LIMIT 1""",
+            queue_id,
+            run,
+        )
+        if row is None:
+            raise ApiError(
+                404,
+                "RESULTS_NOT_FOUND",
+                "No finished analysis run for this queue entry" + (f" (run {run})." if run else "."),
+            )
+        profile = await conn.fetchrow(
+            "SELECT * FROM readmodel.primary_profiles WHERE username = $1", row["primary_username"]
+        )
+        reels = await conn.fetch(
+            """SELECT * FROM readmodel.viral_analysis_reels WHERE queue_id = $1 AND analysis_run = $2
+               ORDER BY rank""",
+            queue_id,
+            row["analysis_run"],
+        )
+    data = row["analysis_data"]
+    scripts = data.get("complete_scripts", [])
+    return ok(
+        {
+            "analysis": {
+                "id": queue_id,
+                "run": row["analysis_run"],
+                "status": row["status"],
+                "analysis_type": row["analysis_type"],
+                "workflow_version": row["workflow_version"],
+                "started_at": iso(row["started_at"]),
+                "completed_at": iso(row["analysis_completed_at"]),
+                "processing_time_seconds": row["processing_time_seconds"],
+                "total_reels_analyzed": row["total_reels_analyzed"],
+                "primary_reels_count": row["primary_reels_count"],
+                "competitor_reels_count": row["competitor_reels_count"],
+                "transcripts_fetched": row["transcripts_fetched"],
+            },
+            "primary_profile": jsonable(profile) if profile is not None else None,
+            "analyzed_reels": [_reel(r) for r in reels],
+            "analysis_data": data,
+            **{
+                section: data.get(section)
+                for section in (
+                    "profile_analysis",
+                    "individual_reel_analyses",
+                    "generated_hooks",
+                    "complete_scripts",
+                    "scripts_summary",
+                    "analysis_summary",
+                )
+            },
+            "viral_ideas": [
+                {"hook": hook, "script": scripts[i] if i < len(scripts) else None}
+                for i, hook in enumerate(data.get("generated_hooks", []))
+            ],
+        }
+    )
+
+
+def _reel(row: asyncpg.Record) -> dict[str, Any]:
+    reel = jsonable(row)
+    reel.pop("queue_id", None)
+    reel["transcript_available"] = bool(row["transcript"])
+    return reel
+
+
+async def content(request: web.Request) -> web.Response:
+    queue_id = parse_queue_id(request.match_info["queue_id"])
+    content_type = request.query.get("content_type", "all")
+    if content_type not in ("all", "primary", "competitor"):
+        raise ApiError(400, "INVALID_PARAMETER", "content_type must be one of all, primary, competitor.")
+    limit = query_int(request, "limit", 50, 1, 200)
+    offset = query_int(request, "offset", 0, 0, 100_000)
+    async with request.app[keys.POOL].acquire() as conn:
+        run = await conn.fetchval(
+            "SELECT max(analysis_run) FROM readmodel.viral_analysis_reels WHERE queue_id = $1", queue_id
+        )
+        if run is None:
+            raise ApiError(404, "CONTENT_NOT_FOUND", "No analysed content for this queue entry yet.")
+        rows = await conn.fetch(
+            """SELECT *, count(*) OVER () AS total FROM readmodel.viral_analysis_reels
+               WHERE queue_id = $1 AND analysis_run = $2 AND ($3 = 'all' OR reel_type = $3)
+               ORDER BY outlier_score DESC, rank LIMIT $4 OFFSET $5""",
+            queue_id,
+            run,
+            content_type,
+            limit,
+            offset,
+        )
+    total = rows[0]["total"] if rows else 0
+    items = [{k: v for k, v in _reel(r).items() if k != "total"} for r in rows]
+    return ok(
+        {
+            "queue_id": queue_id,
+            "run": run,
+            "content_type": content_type,
+            "content": items,
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+            "has_more": offset + len(items) < total,
+            "pages": math.ceil(total / limit) if total else 0,
+        }
+    )

@@ -1,0 +1,88 @@
+"""An analysis job as GET /api/viral-ideas/queue/{session_id} shows it, and as the first frame of its
+live stream (job_events) shows it too: read from the read model's summary, with the computed fields."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from libs.events.db import FairPool
+from services.gateway.domain.analysis_jobs import progress_stage, status_category
+from services.gateway.responses import iso
+
+OVERDUE = timedelta(minutes=30)
+
+# The job and its competitors in one round trip (records: username, status, method, added, error).
+_JOB_STATUS = """
+SELECT s.*, c.competitor_rows FROM readmodel.viral_queue_summary s
+LEFT JOIN LATERAL (
+    SELECT array_agg((competitor_username, processing_status, selection_method, added_at, error_message)
+                     ORDER BY position) AS competitor_rows
+    FROM readmodel.viral_ideas_competitors WHERE queue_id = s.id AND is_active
+) c ON true
+WHERE s.session_id = $1"""
+
+
+async def read_job_status(pool: FairPool, session_id: str) -> dict[str, Any] | None:
+    """None when the session has no analysis in the read model (yet: a job just created appears within
+    moments)."""
+    row = await pool.fetchrow(_JOB_STATUS, session_id)
+    if row is None:
+        return None
+    return describe_job(row, row["competitor_rows"] or [], datetime.now(UTC))
+
+
+def describe_job(row: asyncpg.Record, competitors: list[Any], now: datetime) -> dict[str, Any]:
+    """Seed 001's response: the stored fields plus the computed ones of its Nest.js version."""
+    status, progress = row["status"], row["progress_percentage"]
+    started, completed = row["started_processing_at"], row["completed_at"]
+    duration = round((completed - started).total_seconds() / 60) if started and completed else None
+    remaining = None
+    if status == "processing" and started and progress > 0:
+        elapsed = (now - started).total_seconds() / 60
+        remaining = max(0, round(elapsed / (progress / 100) - elapsed))
+    return {
+        "id": str(row["id"]),
+        "session_id": row["session_id"],
+        "primary_username": row["primary_username"],
+        "status": status,
+        "priority": row["priority"],
+        "progress_percentage": progress,
+        "current_step": row["current_step"],
+        "error_message": row["error_message"],
+        "content_type": row["content_type"] or "",
+        "target_audience": row["target_audience"] or "",
+        "main_goals": row["main_goals"] or "",
+        "full_content_strategy": row["full_content_strategy"] or {},
+        "analysis_settings": row["analysis_settings"] or {},
+        "competitors": [c[0] for c in competitors],
+        "competitor_details": [
+            {
+                "username": username,
+                "processing_status": processing_status,
+                "selection_method": selection_method,
+                "added_at": iso(added_at),
+                "error_message": error_message,
+            }
+            for username, processing_status, selection_method, added_at, error_message in competitors
+        ],
+        "active_competitors_count": row["active_competitors_count"],
+        "total_competitors_count": row["total_competitors_count"],
+        "submitted_at": iso(row["submitted_at"]),
+        "started_processing_at": iso(started),
+        "completed_at": iso(completed),
+        "auto_rerun_enabled": row["auto_rerun_enabled"],
+        "rerun_frequency_hours": row["rerun_frequency_hours"],
+        "total_runs": row["total_runs"],
+        "last_analysis_at": iso(row["last_analysis_at"]),
+        "next_scheduled_run": iso(row["next_scheduled_run"]),
+        "processing_duration": duration,
+        "is_overdue": status == "processing" and started is not None and now - started > OVERDUE,
+        "estimated_time_remaining": remaining,
+        "can_be_cancelled": status in ("pending", "processing"),
+        "can_be_rerun": status in ("completed", "failed", "cancelled"),
+        "status_category": status_category(status),
+        "progress_stage": progress_stage(progress),
+    }

@@ -1,0 +1,44 @@
+"""Every route the gateway serves, in one table: the API, the web page and the ops endpoints."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from libs.runtime.ops import Readiness, add_ops_routes
+from services.gateway import (
+    analyses,
+    analysis_queries,
+    analysis_results,
+    crawl_runs,
+    job_events,
+    profiles,
+    web_page,
+)
+
+
+def setup_routes(app: web.Application, service: str, ready: Readiness) -> None:
+    app.add_routes(
+        [
+            web.post("/api/profile/{username}/request", profiles.request_profile),
+            web.get("/api/profile/{username}/status", profiles.profile_status),
+            web.get("/api/profile/{username}", profiles.get_profile),
+            web.get("/api/profile/{username}/reels", profiles.get_reels),
+            web.get("/api/profile/{username}/similar", profiles.get_similar),
+            web.post("/api/crawler/runs", crawl_runs.start_crawl),
+            web.get("/api/crawler/runs/{run_id}", crawl_runs.crawl_status),
+            web.post("/api/viral-ideas/queue", analyses.create_job),
+            web.post("/api/viral-ideas/queue/{queue_id}/start", analyses.start_job),
+            web.post("/api/viral-ideas/queue/{queue_id}/process", analyses.process_job),
+            web.post("/api/viral-ideas/queue/{queue_id}/cancel", analyses.cancel_job),
+            web.post("/api/viral-ideas/process-pending", analyses.process_pending),
+            web.get("/api/viral-ideas/queue/{session_id}", analysis_queries.job_status),
+            web.get("/api/viral-ideas/queue-status", analysis_queries.queue_status),
+            web.get("/api/viral-ideas/check-existing/{username}", analysis_queries.check_existing),
+            web.get("/api/viral-analysis/{queue_id}/results", analysis_results.results),
+            web.get("/api/viral-analysis/{queue_id}/content", analysis_results.content),
+            web.get("/api/viral-ideas/queue/{session_id}/events", job_events.job_events),
+            web.static("/static", web_page.WEB_DIR),
+            web.get("/", web_page.index),
+        ]
+    )
+    add_ops_routes(app, service, ready)  # /healthz, /readyz, /metrics, as every service serves them

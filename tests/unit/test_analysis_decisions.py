@@ -1,0 +1,185 @@
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from libs.events import Envelope
+from services.gateway.domain.analysis_jobs import (
+    AlreadyProcessing,
+    AnalysisJobState,
+    MissingRequirements,
+    NotCancellable,
+    NotPending,
+    decide_cancel,
+    decide_manual_run,
+    decide_pending_run,
+    fold,
+    progress_stage,
+    status_category,
+)
+
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+QUEUE_ID = "6f1c2f6e-2d4b-4c4e-9a57-0d5b1c3e8a10"
+
+
+def env(version: int, event_type: str, **payload: object) -> Envelope:
+    return Envelope(
+        event_id=uuid.uuid4(),
+        event_type=event_type,
+        occurred_at=NOW,
+        producer="test",
+        stream_id=f"analysis-{QUEUE_ID}",
+        stream_version=version,
+        correlation_id=uuid.uuid4(),
+        payload=payload,
+    )
+
+
+def requested(version: int = 1, **overrides: object) -> Envelope:
+    payload: dict[str, object] = {
+        "queue_id": QUEUE_ID,
+        "session_id": "demo-1",
+        "primary_username": "fitwithmaya",
+        "competitors": ["fit.coach.amy", "gym.bro.max"],
+        "content_strategy": {"contentType": "Home workouts"},
+        "priority": 3,
+    } | overrides
+    return env(version, "AnalysisRequested", **payload)
+
+
+def started(version: int, run: int) -> Envelope:
+    return env(version, "AnalysisStarted", queue_id=QUEUE_ID, run=run, worker="w1")
+
+
+def state_of(status: str, runs: int = 0) -> AnalysisJobState:
+    return AnalysisJobState(version=3, status=status, primary_username="fitwithmaya", runs=runs)
+
+
+def test_a_stream_with_no_events_is_no_job() -> None:
+    state = fold([])
+    assert state.status == "none" and not state.exists and state.version == 0
+
+
+def test_a_requested_job_is_pending_with_what_was_asked() -> None:
+    state = fold([requested()])
+    assert state.exists and state.status == "pending" and state.version == 1
+    assert state.session_id == "demo-1" and state.primary_username == "fitwithmaya"
+    assert state.competitors == ["fit.coach.amy", "gym.bro.max"]
+    assert state.priority == 3 and state.has_strategy and state.runs == 0
+
+
+def test_a_job_asked_without_a_strategy_says_so() -> None:
+    assert not fold([requested(content_strategy={})]).has_strategy
+
+
+def test_a_started_run_makes_the_job_processing_and_counts_the_run() -> None:
+    state = fold([requested(), started(2, run=1)])
+    assert state.status == "processing" and state.runs == 1 and state.version == 2
+
+
+def test_a_restarted_run_does_not_lower_the_run_count() -> None:
+    state = fold([requested(), started(2, run=2), started(3, run=1)])
+    assert state.runs == 2
+
+
+@pytest.mark.parametrize(
+    ("last", "status"), [("AnalysisCompleted", "completed"), ("AnalysisFailed", "failed")]
+)
+def test_a_run_ends_completed_or_failed(last: str, status: str) -> None:
+    assert fold([requested(), started(2, run=1), env(3, last, queue_id=QUEUE_ID)]).status == status
+
+
+def test_a_trigger_after_the_end_makes_the_job_pending_again() -> None:
+    history = [requested(), started(2, run=1), env(3, "AnalysisCompleted", queue_id=QUEUE_ID)]
+    triggered = env(4, "AnalysisTriggered", queue_id=QUEUE_ID, trigger="schedule", run=2)
+    assert fold([*history, triggered]).status == "pending"
+
+
+def test_a_trigger_while_running_leaves_the_job_processing() -> None:
+    triggered = env(3, "AnalysisTriggered", queue_id=QUEUE_ID, trigger="manual", run=2)
+    assert fold([requested(), started(2, run=1), triggered]).status == "processing"
+
+
+def test_a_pending_job_is_cancelled() -> None:
+    assert fold([requested(), env(2, "AnalysisCancelled", queue_id=QUEUE_ID)]).status == "cancelled"
+
+
+def test_a_processing_job_is_cancelled() -> None:
+    history = [requested(), started(2, run=1), env(3, "AnalysisCancelled", queue_id=QUEUE_ID)]
+    assert fold(history).status == "cancelled"
+
+
+def test_a_cancellation_after_the_end_changes_nothing() -> None:
+    history = [requested(), started(2, run=1), env(3, "AnalysisCompleted", queue_id=QUEUE_ID)]
+    state = fold([*history, env(4, "AnalysisCancelled", queue_id=QUEUE_ID)])
+    assert state.status == "completed" and state.version == 4
+
+
+@pytest.mark.parametrize("status", ["pending", "completed", "failed", "cancelled"])
+def test_a_manual_run_is_the_next_run(status: str) -> None:
+    event = decide_manual_run(state_of(status, runs=2), QUEUE_ID)
+    assert (event.queue_id, event.trigger, event.run) == (QUEUE_ID, "manual", 3)
+
+
+def test_a_manual_run_is_refused_while_one_is_running() -> None:
+    with pytest.raises(AlreadyProcessing):
+        decide_manual_run(state_of("processing", runs=1), QUEUE_ID)
+
+
+def test_a_manual_run_is_refused_for_a_job_without_its_primary_profile() -> None:
+    with pytest.raises(MissingRequirements):
+        decide_manual_run(AnalysisJobState(version=1, status="pending"), QUEUE_ID)
+
+
+@pytest.mark.parametrize("status", ["pending", "processing"])
+def test_a_pending_or_processing_job_can_be_cancelled(status: str) -> None:
+    assert decide_cancel(state_of(status), QUEUE_ID).queue_id == QUEUE_ID
+
+
+@pytest.mark.parametrize("status", ["completed", "failed", "cancelled"])
+def test_a_finished_job_cannot_be_cancelled_and_says_what_it_is(status: str) -> None:
+    with pytest.raises(NotCancellable) as refused:
+        decide_cancel(state_of(status), QUEUE_ID)
+    assert refused.value.status == status
+
+
+def test_process_pending_runs_a_job_still_pending_on_its_stream() -> None:
+    event = decide_pending_run(state_of("pending", runs=1), QUEUE_ID)
+    assert (event.queue_id, event.trigger, event.run) == (QUEUE_ID, "process_pending", 2)
+
+
+@pytest.mark.parametrize("status", ["processing", "completed", "failed", "cancelled"])
+def test_process_pending_skips_a_job_no_longer_pending(status: str) -> None:
+    with pytest.raises(NotPending):
+        decide_pending_run(state_of(status), QUEUE_ID)
+
+
+def test_every_status_has_its_category() -> None:
+    assert {
+        s: status_category(s) for s in ("pending", "processing", "completed", "failed", "cancelled", "paused")
+    } == {
+        "pending": "waiting",
+        "processing": "active",
+        "completed": "success",
+        "failed": "error",
+        "cancelled": "cancelled",
+        "paused": "warning",
+    }
+    assert status_category("something else") == "unknown"
+
+
+def test_progress_stages_change_at_each_quarter() -> None:
+    assert [progress_stage(p) for p in (-1, 0, 1, 24, 25, 49, 50, 74, 75, 99, 100, 120)] == [
+        "not_started",
+        "not_started",
+        "initializing",
+        "initializing",
+        "processing",
+        "processing",
+        "analyzing",
+        "analyzing",
+        "finalizing",
+        "finalizing",
+        "completed",
+        "completed",
+    ]
