@@ -36,6 +36,7 @@ def bind(handlers: Mapping[type[Event], Callable[..., Awaitable[None]]], *collab
     settings): its wiring, in __main__. The map itself stays one literal keyed by event class."""
     return {cls: functools.partial(handler, *collaborators) for cls, handler in handlers.items()}
 
+
 _INBOX_ONE = """INSERT INTO eventstore.inbox (consumer, event_id) VALUES ($1, $2)
                 ON CONFLICT DO NOTHING RETURNING event_id"""
 _INBOX_MANY = """INSERT INTO eventstore.inbox (consumer, event_id) SELECT $1, unnest($2::uuid[])

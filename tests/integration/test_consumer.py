@@ -8,10 +8,12 @@ from datetime import UTC, datetime
 import aio_pika
 import asyncpg
 import orjson
+import pytest
 
 from libs.events import Envelope, Event, Topology
 from libs.events.catalog import ProfileRequested
 from libs.events.publisher import to_message
+from libs.events.topology import TopologyMismatch
 from libs.runtime import ServiceRuntime
 from tests.support.counting import COUNTS_TABLE, count, counting_runtime
 from tests.support.infra import eventually, queue_depth
@@ -211,3 +213,14 @@ async def test_a_client_error_that_is_no_outage_spends_its_retries_instead_of_wa
         (parked,) = await eventually(lambda: _parked(amqp, topology), timeout_s=30, message="dead letter")
     assert len(calls) == topology.retry.max_retries + 1
     assert parked.headers["x-dead-letter-reason"] == "retries_exhausted"
+
+
+async def test_a_consumer_whose_handler_map_disagrees_with_its_bindings_does_not_start(
+    amqp: aio_pika.abc.AbstractRobustConnection, topology: Topology, settings
+) -> None:
+    runtime = ServiceRuntime("profile-ingest", settings, publishes=False)
+    # profile-ingest's queue is bound to ProfileRequested and ProfileRequestPromoted: one is missing.
+    runtime.add_consumer("profile-ingest", {ProfileRequested: count})
+    with pytest.raises(TopologyMismatch, match="ProfileRequestPromoted"):
+        await runtime.start()
+    await runtime.stop()
