@@ -38,7 +38,7 @@ STRATEGY = {
 
 
 def transcript_rounds(candidates: Sequence[str], spoken: set[str], wanted: int) -> int:
-    """Batches of transcript calls the runner makes for one profile (AnalysisRunner._transcribed asks,
+    """Batches of transcript calls the runner makes for one profile (services/viral_analysis/domain.py `next_transcript_batch` asks,
     best first and all at once, for as many as are still missing until enough have speech)."""
     rounds = found = offset = 0
     while offset < len(candidates) and found < wanted:

@@ -232,7 +232,7 @@ def ingest_section(ingest: dict[str, Any]) -> Section:
             "",
             f"Bound = INGEST_CONCURRENCY / (calls on the critical path x latency) = "
             f"{bounded['ingest_concurrency']} / ({bounded['critical_path_calls']} x latency). The critical "
-            "path (services/profile_ingest/handlers.py `_fetch`): the profile, then its reels and its similar "
+            "path (services/profile_ingest/fetch.py `fetch_profile`): the profile, then its reels and its similar "
             "accounts in parallel; 50 reels are one page (libs/instagram `get_reels` pages of 50), so 2 calls "
             "of the 3 a profile makes wait on each other.",
         ]
@@ -295,7 +295,7 @@ def analysis_section(analysis: dict[str, Any]) -> Section:
     t = analysis["transcripts"]
     lines += [
         "",
-        "Critical path of a job in provider calls (services/viral_analysis/runner.py): the primary and the "
+        "Critical path of a job in provider calls (services/viral_analysis/fetch.py): the primary and the "
         "competitors are fetched in parallel, each its profile then one page of reels "
         f"({analysis['reels_per_profile']} reels, pages of 50): 2 calls; then each profile's transcripts in "
         f"batches ({t['primary']} wanted for the primary, {t['competitor']} per competitor; a batch asks at "
