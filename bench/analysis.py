@@ -38,8 +38,9 @@ STRATEGY = {
 
 
 def transcript_rounds(candidates: Sequence[str], spoken: set[str], wanted: int) -> int:
-    """Batches of transcript calls the runner makes for one profile (services/viral_analysis/domain.py `next_transcript_batch` asks,
-    best first and all at once, for as many as are still missing until enough have speech)."""
+    """Batches of transcript calls the runner makes for one profile (viral_analysis/domain.py
+    `next_transcript_batch` asks, best first and all at once, for as many as are still missing until
+    enough have speech)."""
     rounds = found = offset = 0
     while offset < len(candidates) and found < wanted:
         batch = candidates[offset : offset + wanted - found]
