@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from libs.events import NewEvent, WrongExpectedVersion
 from libs.events.catalog import AnalysisRequested, AnalysisTriggered, ContentStrategy, Event, analysis_stream
 from libs.events.store import retry_on_conflict
-from services.gateway import keys
+from services.gateway import keys, repository
 from services.gateway.auth import require_admin
 from services.gateway.bounded_json import BoundedObject
 from services.gateway.domain.analysis_jobs import (
@@ -105,11 +105,7 @@ async def create_job(request: web.Request) -> web.Response:
     async def create(conn: asyncpg.Connection) -> web.Response:
         try:
             async with conn.transaction():
-                await conn.execute(
-                    "INSERT INTO gateway.analysis_sessions (session_id, queue_id) VALUES ($1, $2)",
-                    body.session_id,
-                    uuid.UUID(queue_id),
-                )
+                await repository.insert_analysis_session(conn, body.session_id, uuid.UUID(queue_id))
                 await request.app[keys.STORE].append(
                     conn,
                     analysis_stream(queue_id),
@@ -252,12 +248,8 @@ async def cancel_job(request: web.Request) -> web.Response:
 
 async def process_pending(request: web.Request) -> web.Response:
     require_admin(request)
-    rows = await request.app[keys.POOL].fetch(
-        "SELECT id FROM readmodel.viral_ideas_queue WHERE status = 'pending' ORDER BY priority, submitted_at"
-    )
     started = 0
-    for row in rows:
-        queue_id = str(row["id"])
+    for queue_id in await repository.pending_job_ids(request.app[keys.POOL]):
         try:
             async with request.app[keys.POOL].acquire() as conn:
                 await _append_decided(conn, request, queue_id, decide_pending_run)

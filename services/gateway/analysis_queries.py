@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from libs.events.topology import message_count
-from services.gateway import keys
+from services.gateway import keys, repository
 from services.gateway.analysis_status import read_job_status
 from services.gateway.errors import ApiError
 from services.gateway.responses import iso, jsonable, ok
@@ -27,41 +27,17 @@ async def job_status(request: web.Request) -> web.Response:
 
 async def queue_status(request: web.Request) -> web.Response:
     async with request.app[keys.POOL].acquire() as conn:
-        counts = {
-            r["status"]: r["n"]
-            for r in await conn.fetch(
-                "SELECT status, count(*) AS n FROM readmodel.viral_ideas_queue GROUP BY status"
-            )
-        }
-        recent = await conn.fetch(
-            """SELECT id, session_id, primary_username, status, progress_percentage, current_step, submitted_at
-               FROM readmodel.viral_ideas_queue ORDER BY submitted_at DESC LIMIT 10"""
-        )
-        processing = await conn.fetch(
-            """SELECT id, primary_username, current_step, progress_percentage FROM readmodel.viral_ideas_queue
-               WHERE status = 'processing' ORDER BY started_processing_at"""
-        )
-        finished = await conn.fetchrow(
-            """SELECT count(*) AS n,
-                      avg(extract(epoch FROM completed_at - started_processing_at) / 60) AS avg_minutes
-               FROM readmodel.viral_ideas_queue
-               WHERE status = 'completed' AND completed_at >= now() - interval '24 hours'"""
-        )
-        profiles = {
-            (r["status"], r["priority"]): r["n"]
-            for r in await conn.fetch(
-                "SELECT status, priority, count(*) AS n FROM readmodel.profile_queue GROUP BY status, priority"
-            )
-        }
-    avg = round(float(finished["avg_minutes"] or 0), 2)
+        stats = await repository.queue_statistics(conn)
+    counts, profiles = stats.analyses, stats.profile_requests
+    avg = round(float(stats.finished_last_24h["avg_minutes"] or 0), 2)
     statuses = ("pending", "processing", "completed", "failed", "cancelled")
     return ok(
         {
             "statistics": {**{s: counts.get(s, 0) for s in statuses}, "total": sum(counts.values())},
-            "recent_items": [jsonable(r) | {"id": str(r["id"])} for r in recent],
+            "recent_items": [jsonable(r) | {"id": str(r["id"])} for r in stats.recent],
             "background_processing": {
-                "current_processing_jobs": len(processing),
-                "completed_last_24h": finished["n"],
+                "current_processing_jobs": len(stats.processing),
+                "completed_last_24h": stats.finished_last_24h["n"],
                 "average_processing_time_minutes": avg,
                 "processing_performance": {
                     "efficiency_rating": "excellent"
@@ -79,7 +55,7 @@ async def queue_status(request: web.Request) -> web.Response:
                         "current_step": r["current_step"] or "queued",
                         "progress": r["progress_percentage"],
                     }
-                    for r in processing
+                    for r in stats.processing
                 ],
             },
             "profile_queue": {
@@ -115,12 +91,7 @@ async def _dead_lettered(request: web.Request) -> int | None:
 async def check_existing(request: web.Request) -> web.Response:
     username = normalise_username(request.match_info["username"])
     async with request.app[keys.POOL].acquire() as conn:
-        row = await conn.fetchrow(
-            """SELECT q.id, q.session_id, q.status, r.analysis_run, r.analysis_completed_at
-               FROM readmodel.viral_analysis_results r JOIN readmodel.viral_ideas_queue q ON q.id = r.queue_id
-               WHERE q.primary_username = $1 ORDER BY r.analysis_completed_at DESC LIMIT 1""",
-            username,
-        )
+        row = await repository.latest_finished_analysis(conn, username)
         if row is not None:
             return ok(
                 {
@@ -133,12 +104,7 @@ async def check_existing(request: web.Request) -> web.Response:
                     "completed_at": iso(row["analysis_completed_at"]),
                 }
             )
-        active = await conn.fetchrow(
-            """SELECT id, session_id, status, progress_percentage, current_step FROM readmodel.viral_ideas_queue
-               WHERE primary_username = $1 AND status IN ('pending', 'processing')
-               ORDER BY submitted_at DESC LIMIT 1""",
-            username,
-        )
+        active = await repository.active_analysis(conn, username)
     if active is None:
         raise ApiError(404, "ANALYSIS_NOT_FOUND", f"No analysis exists for {username}.")
     return ok(

@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
-from services.gateway import keys
+from services.gateway import keys, repository
 from services.gateway.errors import ApiError
 from services.gateway.responses import iso, jsonable, ok
 from services.gateway.validation import parse_queue_id, query_int
@@ -18,29 +18,15 @@ async def results(request: web.Request) -> web.Response:
     queue_id = parse_queue_id(request.match_info["queue_id"])
     run = query_int(request, "run", 0, 1, 100_000) if "run" in request.query else None
     async with request.app[keys.POOL].acquire() as conn:
-        row = await conn.fetchrow(
-            """SELECT r.*, q.primary_username FROM readmodel.viral_analysis_results r
-               JOIN readmodel.viral_ideas_queue q ON q.id = r.queue_id
-               WHERE r.queue_id = $1 AND ($2::int IS NULL OR r.analysis_run = $2)
-               ORDER BY r.analysis_run DESC LIMIT 1""",
-            queue_id,
-            run,
-        )
+        row = await repository.analysis_result(conn, queue_id, run)
         if row is None:
             raise ApiError(
                 404,
                 "RESULTS_NOT_FOUND",
                 "No finished analysis run for this queue entry" + (f" (run {run})." if run else "."),
             )
-        profile = await conn.fetchrow(
-            "SELECT * FROM readmodel.primary_profiles WHERE username = $1", row["primary_username"]
-        )
-        reels = await conn.fetch(
-            """SELECT * FROM readmodel.viral_analysis_reels WHERE queue_id = $1 AND analysis_run = $2
-               ORDER BY rank""",
-            queue_id,
-            row["analysis_run"],
-        )
+        profile = await repository.primary_profile_record(conn, row["primary_username"])
+        reels = await repository.analysed_reels(conn, queue_id, row["analysis_run"])
     data = row["analysis_data"]
     scripts = data.get("complete_scripts", [])
     return ok(
@@ -96,21 +82,10 @@ async def content(request: web.Request) -> web.Response:
     limit = query_int(request, "limit", 50, 1, 200)
     offset = query_int(request, "offset", 0, 0, 100_000)
     async with request.app[keys.POOL].acquire() as conn:
-        run = await conn.fetchval(
-            "SELECT max(analysis_run) FROM readmodel.viral_analysis_reels WHERE queue_id = $1", queue_id
-        )
+        run = await repository.latest_analysed_run(conn, queue_id)
         if run is None:
             raise ApiError(404, "CONTENT_NOT_FOUND", "No analysed content for this queue entry yet.")
-        rows = await conn.fetch(
-            """SELECT *, count(*) OVER () AS total FROM readmodel.viral_analysis_reels
-               WHERE queue_id = $1 AND analysis_run = $2 AND ($3 = 'all' OR reel_type = $3)
-               ORDER BY outlier_score DESC, rank LIMIT $4 OFFSET $5""",
-            queue_id,
-            run,
-            content_type,
-            limit,
-            offset,
-        )
+        rows = await repository.analysed_content(conn, queue_id, run, content_type, limit, offset)
     total = rows[0]["total"] if rows else 0
     items = [{k: v for k, v in _reel(r).items() if k != "total"} for r in rows]
     return ok(

@@ -9,26 +9,17 @@ from typing import Any
 import asyncpg
 
 from libs.events.db import FairPool
+from services.gateway import repository
 from services.gateway.domain.analysis_jobs import progress_stage, status_category
 from services.gateway.responses import iso
 
 OVERDUE = timedelta(minutes=30)
 
-# The job and its competitors in one round trip (records: username, status, method, added, error).
-_JOB_STATUS = """
-SELECT s.*, c.competitor_rows FROM readmodel.viral_queue_summary s
-LEFT JOIN LATERAL (
-    SELECT array_agg((competitor_username, processing_status, selection_method, added_at, error_message)
-                     ORDER BY position) AS competitor_rows
-    FROM readmodel.viral_ideas_competitors WHERE queue_id = s.id AND is_active
-) c ON true
-WHERE s.session_id = $1"""
-
 
 async def read_job_status(pool: FairPool, session_id: str) -> dict[str, Any] | None:
     """None when the session has no analysis in the read model (yet: a job just created appears within
     moments)."""
-    row = await pool.fetchrow(_JOB_STATUS, session_id)
+    row = await repository.job_status_row(pool, session_id)
     if row is None:
         return None
     return describe_job(row, row["competitor_rows"] or [], datetime.now(UTC))

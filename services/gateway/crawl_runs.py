@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from libs.events import NewEvent
 from libs.events.catalog import CrawlRequested, crawl_stream
-from services.gateway import keys
+from services.gateway import keys, repository
 from services.gateway.auth import require_admin
 from services.gateway.errors import ApiError
 from services.gateway.idempotency import answer_once
@@ -77,7 +77,7 @@ async def crawl_status(request: web.Request) -> web.Response:
     except ValueError:
         raise ApiError(400, "INVALID_RUN_ID", "run_id must be a UUID.") from None
     async with request.app[keys.POOL].acquire() as conn:
-        row = await conn.fetchrow("SELECT * FROM readmodel.crawl_runs WHERE run_id = $1", run_id)
+        row = await repository.crawl_run(conn, run_id)
         if row is not None:
             return ok(_from_row(row))
         # The projection lags the store by milliseconds: a run just accepted is already visible.

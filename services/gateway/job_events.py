@@ -8,7 +8,6 @@ cancelled), each with its stream version as the SSE id, and ends after the job f
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,8 +16,7 @@ import structlog
 from aiohttp import web
 
 from libs.events.catalog import analysis_stream
-from libs.events.db import FairPool
-from services.gateway import keys
+from services.gateway import keys, repository
 from services.gateway.analysis_status import read_job_status
 from services.gateway.errors import ApiError
 from services.gateway.live import CLOSE, HEARTBEAT, LiveEvent, LiveEventListener, LiveHub, Subscriber
@@ -79,9 +77,7 @@ async def job_events(request: web.Request) -> web.StreamResponse:
             troubleshooting="Retry in a few seconds, or poll GET /api/viral-ideas/queue/{session_id}.",
             headers={"Retry-After": "5"},
         )
-    queue_id: uuid.UUID | None = await request.app[keys.POOL].fetchval(
-        "SELECT queue_id FROM gateway.analysis_sessions WHERE session_id = $1", session_id
-    )
+    queue_id = await repository.queue_id_of_session(request.app[keys.POOL], session_id)
     if queue_id is None:
         raise ApiError(
             404,
@@ -140,23 +136,16 @@ async def _snapshot(request: web.Request, queue_id: str, session_id: str) -> tup
     data: dict[str, Any] | None = None
     version = 0
     for _ in range(_SNAPSHOT_ATTEMPTS):
-        version = await _checkpoint(pool, stream)
+        version = await repository.stream_checkpoint(pool, stream)
         data = await read_job_status(pool, session_id)
         if data is None:
             # Queued a moment ago and not projected yet: every event of the stream is still to come.
             return {"id": queue_id, "session_id": session_id, "status": "pending", "progress_percentage": 0,
                     "current_step": "queued", "competitor_details": []}, 0  # fmt: skip
-        if await _checkpoint(pool, stream) == version:
+        if await repository.stream_checkpoint(pool, stream) == version:
             break
     assert data is not None
     return data, version
-
-
-async def _checkpoint(pool: FairPool, stream: str) -> int:
-    value = await pool.fetchval(
-        "SELECT version FROM readmodel.stream_checkpoints WHERE stream_id = $1", stream
-    )
-    return int(value or 0)
 
 
 def _last_event_id(request: web.Request) -> int:

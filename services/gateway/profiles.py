@@ -12,33 +12,12 @@ from libs.events import NewEvent, WrongExpectedVersion
 from libs.events.catalog import profile_stream
 from libs.events.store import retry_on_conflict
 from libs.profiles import ProfileState, fold
-from services.gateway import keys
+from services.gateway import keys, repository
 from services.gateway.domain.profile_requests import decide, estimated_time
 from services.gateway.errors import ApiError, service_unavailable
 from services.gateway.idempotency import answer_once, atomic
 from services.gateway.responses import iso, jsonable, ok
 from services.gateway.validation import normalise_username, parse_source, query_int
-
-_LATEST_REQUEST = """SELECT request_id, username, source, priority, status, "timestamp", attempts,
-                            error_message, started_at, completed_at
-                     FROM readmodel.profile_queue WHERE username = $1
-                     ORDER BY "timestamp" DESC LIMIT 1"""
-
-# Active requests ahead of one (higher priority, or same priority and earlier), the seeds' estimate.
-# Two range counts on the partial (priority, timestamp) index of active requests, no per-row CASE.
-_POSITION = """SELECT 1
-    + (SELECT count(*) FROM readmodel.profile_queue
-       WHERE status IN ('PENDING', 'PROCESSING') AND priority = ANY($1::text[]))
-    + (SELECT count(*) FROM readmodel.profile_queue
-       WHERE status IN ('PENDING', 'PROCESSING') AND priority = $2 AND "timestamp" < $3
-         AND request_id <> $4)"""
-_AHEAD = {"HIGH": [], "MEDIUM": ["HIGH"], "LOW": ["HIGH", "MEDIUM"]}
-
-
-async def queue_position(
-    conn: asyncpg.Connection, priority: str, requested_at: datetime, request_id: str
-) -> int:
-    return int(await conn.fetchval(_POSITION, _AHEAD[priority], priority, requested_at, request_id))
 
 
 async def request_profile(request: web.Request) -> web.Response:
@@ -91,7 +70,7 @@ async def _request_answer(
         }
     requested_at = now if decision.outcome == "new" else state.requested_at
     assert requested_at is not None and decision.request_id is not None
-    position = await queue_position(conn, decision.priority, requested_at, decision.request_id)
+    position = await repository.queue_position(conn, decision.priority, requested_at, decision.request_id)
     if decision.outcome == "new":
         return {
             "queued": True,
@@ -121,7 +100,7 @@ async def profile_status(request: web.Request) -> web.Response:
     username = normalise_username(request.match_info["username"])
     pool = request.app[keys.POOL]
     async with pool.acquire() as conn:
-        row = await conn.fetchrow(_LATEST_REQUEST, username)
+        row = await repository.latest_profile_request(conn, username)
         if row is not None:
             status = row["status"].lower()
             fields = {
@@ -151,7 +130,7 @@ async def profile_status(request: web.Request) -> web.Response:
             }
         position = None
         if fields["status"] == "pending":
-            position = await queue_position(
+            position = await repository.queue_position(
                 conn, fields["priority"], fields["requested_at"], fields["request_id"]
             )
     return ok(
@@ -171,20 +150,8 @@ async def profile_status(request: web.Request) -> web.Response:
     )
 
 
-_PROFILE_FIELDS = """username, profile_name, bio, followers, following, posts_count, is_verified,
-    is_private, account_type, profile_image_url, total_reels, median_views, mean_views, std_views,
-    total_views, total_likes, total_comments, engagement_rate, created_at, updated_at, last_scraped_at"""
-_REEL_ORDER = {
-    "popular": "view_count DESC NULLS LAST, content_id",
-    "recent": "date_posted DESC NULLS LAST, content_id",
-    "oldest": "date_posted ASC NULLS LAST, content_id",
-}
-
-
 async def _require_profile(conn: asyncpg.Connection, username: str) -> asyncpg.Record:
-    row = await conn.fetchrow(
-        f"SELECT {_PROFILE_FIELDS} FROM readmodel.primary_profiles WHERE username = $1", username
-    )
+    row = await repository.primary_profile(conn, username)
     if row is None:
         raise ApiError(
             404,
@@ -204,26 +171,14 @@ async def get_profile(request: web.Request) -> web.Response:
 async def get_reels(request: web.Request) -> web.Response:
     username = normalise_username(request.match_info["username"])
     sort_by = request.query.get("sort_by", "popular")
-    if sort_by not in _REEL_ORDER:
+    if sort_by not in repository.REEL_ORDERS:
         raise ApiError(400, "INVALID_PARAMETER", "sort_by must be one of popular, recent, oldest.")
     limit = query_int(request, "limit", 24, 1, 100)
     offset = query_int(request, "offset", 0, 0, 100_000)
     async with request.app[keys.POOL].acquire() as conn:
         await _require_profile(conn, username)
-        rows = await conn.fetch(
-            f"""SELECT content_id, shortcode, url, description, view_count, like_count, comment_count,
-                       outlier_score, date_posted, transcript_available, count(*) OVER () AS total
-                FROM readmodel.content WHERE username = $1
-                ORDER BY {_REEL_ORDER[sort_by]} LIMIT $2 OFFSET $3""",
-            username,
-            limit,
-            offset,
-        )
-        total = (
-            rows[0]["total"]
-            if rows
-            else await conn.fetchval("SELECT count(*) FROM readmodel.content WHERE username = $1", username)
-        )
+        rows = await repository.profile_reels(conn, username, sort_by, limit, offset)
+        total = rows[0]["total"] if rows else await repository.profile_reel_count(conn, username)
     reels = [{k: v for k, v in jsonable(r).items() if k != "total"} for r in rows]
     return ok(
         {
@@ -243,11 +198,5 @@ async def get_similar(request: web.Request) -> web.Response:
     limit = query_int(request, "limit", 20, 1, 100)
     async with request.app[keys.POOL].acquire() as conn:
         await _require_profile(conn, username)
-        rows = await conn.fetch(
-            """SELECT similar_username AS username, full_name, followers, is_private, is_verified,
-                      profile_image_url, rank, discovered_at
-               FROM readmodel.similar_profiles WHERE primary_username = $1 ORDER BY rank LIMIT $2""",
-            username,
-            limit,
-        )
+        rows = await repository.similar_profiles(conn, username, limit)
     return ok({"username": username, "similar_profiles": [jsonable(r) for r in rows], "total": len(rows)})
