@@ -141,7 +141,7 @@ class BenchEnvironment:
         """Empty the event store and read models, and the queues nobody consumes here."""
         assert self.pool is not None and self.amqp is not None
         await self.pool.execute(
-            """TRUNCATE eventstore.events, eventstore.inbox, readmodel.stream_checkpoints,
+            """TRUNCATE eventstore.events, eventstore.parked_events, eventstore.inbox, readmodel.stream_checkpoints,
                         readmodel.profile_queue"""
         )
         async with self.amqp.channel() as channel:
