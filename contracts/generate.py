@@ -14,6 +14,15 @@ from typing import Any
 
 import yaml
 
+from libs.categories import (
+    ACCOUNT_TYPES,
+    CATEGORIES,
+    CONFIDENT_CREATOR_REELS,
+    CONFIDENT_NICHE_REELS,
+    CONTENT_STYLES,
+    LANGUAGES,
+    MAX_KEYWORDS,
+)
 from libs.events.catalog import REGISTRY, Event
 from libs.events.envelope import Envelope
 from libs.events.topology import Topology
@@ -21,6 +30,7 @@ from libs.events.topology import Topology
 CONTRACTS = Path(__file__).resolve().parent
 EVENTS_DIR = CONTRACTS / "events"
 ASYNCAPI = CONTRACTS / "asyncapi.yaml"
+TAXONOMY = CONTRACTS / "taxonomy.json"
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 AMQP_BINDING_VERSION = "0.3.0"
 
@@ -39,6 +49,8 @@ FLOWS: dict[str, Flow] = {
     "ProfileIngestStarted": Flow("profile-<username>", ("profile-ingest",)),
     "ProfileIngested": Flow("profile-<username>", ("profile-ingest",)),
     "ProfileIngestFailed": Flow("profile-<username>", ("profile-ingest",)),
+    "ProfileCategorised": Flow("profile-<username>", ("profile-ingest",)),
+    "ReelsCategorised": Flow("profile-<username>", ("profile-ingest",)),
     "AnalysisRequested": Flow("analysis-<queue_id>", ("gateway",)),
     "AnalysisTriggered": Flow("analysis-<queue_id>", ("gateway", "viral-analysis")),
     "AnalysisCancelled": Flow("analysis-<queue_id>", ("gateway",)),
@@ -368,7 +380,29 @@ def render(topology: Topology | None = None) -> dict[Path, str]:
     for name, event_cls in REGISTRY.items():
         files[EVENTS_DIR / f"{name}.schema.json"] = dump_json(event_schema(event_cls))
     files[ASYNCAPI] = dump_yaml(asyncapi(topology or Topology()))
+    files[TAXONOMY] = dump_json(taxonomy())
     return files
+
+
+def taxonomy() -> dict[str, Any]:
+    """The discovery taxonomy (libs/categories.py) and the scores' definitions, for the API's readers."""
+    return {
+        "description": "Categories, content styles, languages and account types of GET /api/reels, "
+        "GET /api/posts and GET /api/filter-options; generated from libs/categories.py.",
+        "categories": [{"name": c.name, "label": c.label, "keywords": list(c.keywords)} for c in CATEGORIES],
+        "content_styles": list(CONTENT_STYLES),
+        "languages": list(LANGUAGES),
+        "account_types": list(ACCOUNT_TYPES),
+        "max_keywords": MAX_KEYWORDS,
+        "scores": {
+            "outlier_score": "view_count / the creator's median view_count over their reels (0 when either is "
+            "missing); for posts, like_count / the creator's median like_count over their posts",
+            "niche_outlier_score": "view_count / the median view_count of the reels of the same category "
+            "posted in the same calendar month (UTC), over every reel the read model holds; null without one",
+            "score_confidence": f"low when the creator has fewer than {CONFIDENT_CREATOR_REELS} reels or the "
+            f"niche (category and month) fewer than {CONFIDENT_NICHE_REELS}, else high",
+        },
+    }
 
 
 def stale_files(files: dict[Path, str]) -> list[Path]:

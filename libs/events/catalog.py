@@ -7,6 +7,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from libs.categories import MAX_KEYWORDS, CategoryName, ContentStyle
 from libs.usernames import USERNAME_PATTERN
 
 Priority = Literal["HIGH", "MEDIUM", "LOW"]
@@ -123,6 +124,25 @@ class SimilarAccount(BaseModel):
     profile_image_url: str | None = None
 
 
+class PostSnapshot(BaseModel):
+    """An image or carousel post: no views, so its outlier score is likes over the creator's median
+    likes of posts."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    content_id: str
+    shortcode: str
+    url: str
+    post_type: Literal["image", "carousel"]
+    carousel_count: int = Field(default=1, ge=1)
+    description: str | None = None
+    like_count: int = 0
+    comment_count: int = 0
+    outlier_score: float = 0
+    date_posted: datetime | None = None
+    thumbnail_url: str | None = None
+
+
 @event
 class ProfileIngested(Event):
     username: Username
@@ -132,6 +152,47 @@ class ProfileIngested(Event):
     profile: ProfileSnapshot
     reels: list[ReelSnapshot] = Field(default_factory=list, max_length=200)
     similar: list[SimilarAccount] = Field(default_factory=list, max_length=200)
+    # Added with the discovery feed; events written before it have none.
+    posts: list[PostSnapshot] = Field(default_factory=list, max_length=200)
+
+
+Keyword = Annotated[str, Field(min_length=1, max_length=40)]
+LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2}$")]
+
+
+@event
+class ProfileCategorised(Event):
+    """A creator filed under the taxonomy (libs/categories.py). A later one replaces it."""
+
+    username: Username
+    primary_category: CategoryName
+    secondary_category: CategoryName | None = None
+    tertiary_category: CategoryName | None = None
+    keywords: list[Keyword] = Field(default_factory=list, max_length=MAX_KEYWORDS)
+    language: LanguageCode | None = None
+    account_type: str | None = Field(default=None, max_length=40)
+    # Which classifier decided (the local engine's version, or the language model's).
+    classifier: str = Field(min_length=1, max_length=100)
+
+
+class ReelCategories(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    content_id: str
+    category: CategoryName
+    keywords: list[Keyword] = Field(default_factory=list, max_length=MAX_KEYWORDS)
+    language: LanguageCode | None = None
+    content_style: ContentStyle
+    hook_type: str | None = Field(default=None, max_length=40)
+
+
+@event
+class ReelsCategorised(Event):
+    """A creator's reels and posts filed under the taxonomy; a later one replaces what it names."""
+
+    username: Username
+    classifier: str = Field(min_length=1, max_length=100)
+    reels: list[ReelCategories] = Field(default_factory=list, max_length=400)
 
 
 @event

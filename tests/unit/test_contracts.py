@@ -58,6 +58,29 @@ VALID_PAYLOADS: dict[str, dict[str, Any]] = {
         "reels": [REEL],
         "similar": [{"username": "glow.mia", "followers": 81_000}],
     },
+    "ProfileCategorised": {
+        "username": "fitwithmaya",
+        "primary_category": "fitness",
+        "secondary_category": "health",
+        "keywords": ["workout", "protein"],
+        "language": "en",
+        "account_type": "personal",
+        "classifier": "local-1",
+    },
+    "ReelsCategorised": {
+        "username": "fitwithmaya",
+        "classifier": "local-1",
+        "reels": [
+            {
+                "content_id": "3301",
+                "category": "fitness",
+                "keywords": ["squats"],
+                "language": "en",
+                "content_style": "tutorial",
+                "hook_type": "how_to",
+            }
+        ],
+    },
     "ProfileIngestFailed": {
         "username": "missing_user",
         "request_id": "1a2b3c4d",
