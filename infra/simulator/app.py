@@ -10,16 +10,15 @@ from http import HTTPStatus
 from aiohttp import web
 
 from . import shapes
+from .codes import parse_reel_code, parse_shortcode, parse_username
 from .config import SimulatorConfig
 from .control import STATE, add_control_routes, json_response
+from .posts import grid_page, post_caption
 from .state import SimulatorState
 from .world import (
     ReelRecord,
     account_kind,
     creator,
-    parse_reel_code,
-    parse_shortcode,
-    parse_username,
     reels_of,
     similar_fields,
     similar_shape,
@@ -27,7 +26,12 @@ from .world import (
     transcript_of,
 )
 
-_ACCOUNT_PATHS = ("/ig_get_fb_profile.php", "/get_ig_user_reels.php", "/get_ig_similar_accounts.php")
+_ACCOUNT_PATHS = (
+    "/ig_get_fb_profile.php",
+    "/get_ig_user_reels.php",
+    "/get_ig_user_posts.php",
+    "/get_ig_similar_accounts.php",
+)
 _REEL_QUERY = {"/get_media_data.php": "reel_post_code_or_url", "/transcript": "url"}
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -37,6 +41,7 @@ def create_app(config: SimulatorConfig | None = None) -> web.Application:
     app[STATE] = SimulatorState(config or SimulatorConfig())
     app.router.add_post("/ig_get_fb_profile.php", get_profile)
     app.router.add_post("/get_ig_user_reels.php", get_reels)
+    app.router.add_post("/get_ig_user_posts.php", get_posts)
     app.router.add_get("/get_media_data.php", get_media)
     app.router.add_get("/get_ig_similar_accounts.php", get_similar_accounts)
     app.router.add_get("/transcript", get_transcript)
@@ -96,16 +101,31 @@ async def get_reels(request: web.Request) -> web.Response:
     name = await _account(request, private_ok=False)
     if isinstance(name, web.Response):
         return name
-    try:
-        amount = min(100, max(1, int(await _field(request, "amount") or 12)))
-        offset = _decode_token(await _field(request, "pagination_token"))
-    except ValueError:
-        return json_response({"error": "Invalid amount or pagination_token"}, 400)
-    seed = _seed(request)
+    window = await _page_window(request)
+    if isinstance(window, web.Response):
+        return window
+    offset, end = window
     reels = _reels(request, name)
-    end = offset + amount
     next_token = _encode_token(end) if end < len(reels) else None
-    return json_response(shapes.reels_page(creator(seed, name), reels[offset:end], next_token))
+    return json_response(shapes.reels_page(creator(_seed(request), name), reels[offset:end], next_token))
+
+
+async def get_posts(request: web.Request) -> web.Response:
+    """The creator's grid, paged like its reels (see shapes.py for what a page holds)."""
+    name = await _account(request, private_ok=False)
+    if isinstance(name, web.Response):
+        return name
+    window = await _page_window(request)
+    if isinstance(window, web.Response):
+        return window
+    offset, end = window
+    seed, now_ts = _seed(request), int(request.app[STATE].config.reference_time().timestamp())
+    items, more = grid_page(seed, name, now_ts, offset, end)
+    next_token = _encode_token(end) if more else None
+    page = shapes.posts_page(
+        creator(seed, name), items, next_token, lambda post: post_caption(seed, name, post)
+    )
+    return json_response(page)
 
 
 async def get_media(request: web.Request) -> web.Response:
@@ -137,7 +157,18 @@ async def get_transcript(request: web.Request) -> web.Response:
         return json_response({"message": "chunkSize must be a number"}, 400)
     as_text = request.query.get("text", "false").lower() == "true"
     text = transcript_of(_seed(request), name, reel)
-    return json_response(shapes.transcript(text, chunk_size, as_text))
+    language = creator(_seed(request), name).language
+    return json_response(shapes.transcript(text, chunk_size, as_text, language))
+
+
+async def _page_window(request: web.Request) -> tuple[int, int] | web.Response:
+    """The [offset, end) slice a paged request asks for: `amount` items from its token's offset."""
+    try:
+        amount = min(100, max(1, int(await _field(request, "amount") or 12)))
+        offset = _decode_token(await _field(request, "pagination_token"))
+    except ValueError:
+        return json_response({"error": "Invalid amount or pagination_token"}, 400)
+    return offset, offset + amount
 
 
 async def _account(request: web.Request, *, private_ok: bool) -> str | web.Response:

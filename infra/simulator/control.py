@@ -7,8 +7,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from .codes import parse_username
 from .state import SimulatorState
-from .world import parse_username
 
 STATE = web.AppKey("simulator_state", SimulatorState)
 

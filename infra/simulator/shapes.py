@@ -1,9 +1,21 @@
-"""The JSON the real provider answers, built from the simulated world."""
+"""The JSON the real provider answers, built from the simulated world.
+
+Posts (`POST /get_ig_user_posts.php`, form fields `username_or_url`, `amount`, `pagination_token`)
+answer `{"posts": [{"node": media}], "pagination_token": next or null}`, newest first, where an image
+or carousel `media` has pk, id, code, taken_at, media_type (1 image, 8 carousel), product_type,
+like_count (absent, with like_and_view_counts_disabled, when the creator hides likes),
+comment_count, caption.text (caption null when empty), image_versions2.candidates[].url, and for a
+carousel carousel_media_count and carousel_media[] (children with their own media_type, some videos).
+Reels the creator shared to the grid come in the same list in their reel shape (media_type 2,
+product_type clips). Unknown and private accounts answer the same error objects as the reels endpoint.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
+from .posts import CAROUSEL, GridItem, PostRecord
 from .world import Creator, ReelRecord
 
 _CDN = "https://cdn.simulator.invalid"
@@ -66,6 +78,49 @@ def feed_media(who: Creator, reel: ReelRecord) -> dict[str, Any]:
     return media
 
 
+def posts_page(
+    who: Creator,
+    items: tuple[GridItem, ...],
+    next_token: str | None,
+    caption_of: Callable[[PostRecord], str],
+) -> dict[str, Any]:
+    return {
+        "posts": [
+            {
+                "node": post_media(who, item, caption_of(item))
+                if isinstance(item, PostRecord)
+                else feed_media(who, item)
+            }
+            for item in items
+        ],
+        "pagination_token": next_token,
+    }
+
+
+def post_media(who: Creator, post: PostRecord, caption: str) -> dict[str, Any]:
+    carousel = post.media_type == CAROUSEL
+    media: dict[str, Any] = {
+        "pk": post.pk,
+        "id": f"{post.pk}_{who.pk}",
+        "code": post.code,
+        "taken_at": post.taken_at,
+        "media_type": post.media_type,
+        "product_type": "carousel_container" if carousel else "feed",
+        "comment_count": post.comments,
+        "caption": {"text": caption} if caption else None,
+        "image_versions2": {"candidates": [_image(post.code, 1080, 1350), _image(post.code, 640, 800)]},
+        "user": {"pk": who.pk, "username": who.username},
+    }
+    if post.likes_hidden:
+        media["like_and_view_counts_disabled"] = True
+    else:
+        media["like_count"] = post.likes
+    if carousel:
+        media["carousel_media_count"] = post.carousel_count
+        media["carousel_media"] = [_slide(post, slide) for slide in range(post.carousel_count)]
+    return media
+
+
 def media_data(who: Creator, reel: ReelRecord) -> dict[str, Any]:
     caption_edges = [{"node": {"text": reel.caption}}] if reel.caption else []
     return {
@@ -110,38 +165,52 @@ def similar_accounts(
     return items
 
 
-def transcript(text: str | None, chunk_size: int, as_text: bool) -> dict[str, Any]:
+def transcript(text: str | None, chunk_size: int, as_text: bool, lang: str = "en") -> dict[str, Any]:
     if text is None:
         return {"lang": None, "availableLangs": [], "content": "" if as_text else []}
     if as_text:
-        return {"lang": "en", "availableLangs": ["en"], "content": text}
-    return {"lang": "en", "availableLangs": ["en"], "content": _chunks(text, chunk_size)}
+        return {"lang": lang, "availableLangs": [lang], "content": text}
+    return {"lang": lang, "availableLangs": [lang], "content": _chunks(text, chunk_size, lang)}
 
 
-def _chunks(text: str, chunk_size: int) -> list[dict[str, Any]]:
+def _chunks(text: str, chunk_size: int, lang: str) -> list[dict[str, Any]]:
     """Cut at word boundaries; offsets assume a speaker at about 2.5 words a second."""
     chunks: list[dict[str, Any]] = []
     words_so_far = 0
     current: list[str] = []
     for word in text.split():
         if current and len(" ".join([*current, word])) > chunk_size:
-            chunks.append(_chunk(current, words_so_far))
+            chunks.append(_chunk(current, words_so_far, lang))
             words_so_far += len(current)
             current = []
         current.append(word)
     if current:
-        chunks.append(_chunk(current, words_so_far))
+        chunks.append(_chunk(current, words_so_far, lang))
     return chunks
 
 
-def _chunk(words: list[str], words_before: int) -> dict[str, Any]:
+def _chunk(words: list[str], words_before: int, lang: str) -> dict[str, Any]:
     return {
         "text": " ".join(words),
         "offset": int(words_before / 2.5 * 1000),
         "duration": int(len(words) / 2.5 * 1000),
-        "lang": "en",
+        "lang": lang,
     }
 
 
 def _thumbnail(reel: ReelRecord) -> str:
     return f"{_CDN}/thumbs/{reel.code}.jpg"
+
+
+def _image(code: str, width: int, height: int) -> dict[str, Any]:
+    return {"url": f"{_CDN}/posts/{code}_{width}.jpg", "width": width, "height": height}
+
+
+def _slide(post: PostRecord, slide: int) -> dict[str, Any]:
+    # Mixed carousels exist: a slide can be a video without making the post a reel.
+    is_video = (post.pk + slide) % 7 == 0
+    return {
+        "pk": f"{post.pk}{slide:02d}",
+        "media_type": 2 if is_video else 1,
+        "image_versions2": {"candidates": [_image(f"{post.code}_{slide}", 1080, 1350)]},
+    }

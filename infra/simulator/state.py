@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .config import SimulatorConfig
-from .world import rng_for
+from .draws import rng_for
 
 
 @dataclass

@@ -1,8 +1,10 @@
-"""Words the simulated creators use: niches, hooks, tips and calls to action."""
+"""Words the simulated creators use: niches, hooks, tips and calls to action (English; the other
+languages' words are in translations/)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -224,3 +226,51 @@ LAST_NAMES: tuple[str, ...] = (
     "silva", "kim", "novak", "patel", "garcia", "meyer", "rossi", "okafor", "larsen", "chen",
     "haddad", "moreau", "nguyen", "walsh", "costa", "ito",
 )  # fmt: skip
+IMAGE_LINES: tuple[str, ...] = (
+    "Save this for next time.",
+    "What do you think?",
+    "Tell me in the comments if you try it.",
+)
+CAROUSEL_LINES: tuple[str, ...] = (
+    "Swipe through all {n}.",
+    "{n} slides, save the last one.",
+    "Swipe to the end, number {n} is the best one.",
+)
+BIOGRAPHY = "{title} | Helping you get {result}. New {topic} reels every week."
+
+
+@dataclass(frozen=True)
+class Voice:
+    """Everything a creator says in one language: the niches it has words for and the phrases."""
+
+    language: str
+    niches: tuple[Niche, ...]
+    hooks: tuple[str, ...]
+    caption_lines: tuple[str, ...]
+    intros: tuple[str, ...]
+    calls_to_action: tuple[str, ...]
+    image_lines: tuple[str, ...]
+    carousel_lines: tuple[str, ...]
+    # Placeholders {title}, {result}, {topic}.
+    biography: str
+    _by_name: Mapping[str, Niche] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", {niche.name: niche for niche in self.niches})
+
+    def niche(self, name: str) -> Niche | None:
+        """This language's words for the niche of that name; None when it has none."""
+        return self._by_name.get(name)
+
+
+ENGLISH = Voice(
+    language="en",
+    niches=NICHES,
+    hooks=HOOKS,
+    caption_lines=CAPTION_LINES,
+    intros=INTROS,
+    calls_to_action=CALLS_TO_ACTION,
+    image_lines=IMAGE_LINES,
+    carousel_lines=CAROUSEL_LINES,
+    biography=BIOGRAPHY,
+)

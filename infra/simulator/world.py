@@ -1,25 +1,23 @@
 """Deterministic Instagram creators: everything follows from (seed, username) and a reference time.
 
-Each piece draws from its own `random.Random` seeded by blake2b of (seed, username, purpose), never
-from the global generator or the salted built-in hash(), so two processes agree on every number.
+Each piece draws from its own generator (draws.rng_for), so two processes agree on every number. The
+language a creator speaks follows from a marker in its name (languages.py); posts are in posts.py.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import math
 import random
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal, TypeVar
-from urllib.parse import urlparse
+from typing import Literal
 
-from .vocabulary import CALLS_TO_ACTION, CAPTION_LINES, FIRST_NAMES, HOOKS, INTROS, LAST_NAMES, NICHES, Niche
+from .codes import USERNAME, shortcode
+from .draws import lognormal, pick, rng_for
+from .languages import VOICES, marked_voice, marker_of, voice_of
+from .vocabulary import FIRST_NAMES, LAST_NAMES, NICHES, Niche, Voice
 
-USERNAME = re.compile(r"^[a-z0-9._]{1,30}$")
 _TOKEN_SPLIT = re.compile(r"[._0-9]+")
 _DAY_S = 86_400
 _HISTORY_DAYS = 180
@@ -34,7 +32,7 @@ _HANDLE_PATTERNS = (
     "{kw}{last}",
 )
 AccountKind = Literal["missing", "private", "public"]
-T = TypeVar("T")
+_ENGLISH_NICHES = {niche.name: niche for niche in NICHES}
 
 
 @dataclass(frozen=True)
@@ -52,6 +50,12 @@ class Creator:
     is_private: bool
     is_business: bool
     median_views: int
+    # ISO 639-1 code of the words in its bio, captions and transcripts; `niche` is in that language.
+    language: str = "en"
+
+    @property
+    def voice(self) -> Voice:
+        return VOICES[self.language]
 
 
 @dataclass(frozen=True)
@@ -72,11 +76,6 @@ class ReelRecord:
     is_outlier: bool
 
 
-def rng_for(seed: int, *parts: object) -> random.Random:
-    key = ":".join(str(part) for part in (seed, *parts)).encode()
-    return random.Random(int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big"))
-
-
 def account_kind(username: str) -> AccountKind:
     if not USERNAME.match(username) or username.startswith("missing_"):
         return "missing"
@@ -84,28 +83,35 @@ def account_kind(username: str) -> AccountKind:
 
 
 def niche_of(seed: int, username: str) -> Niche:
-    """A name such as `fitwithmaya` or `money.kim` picks its niche; any other name gets one by hash."""
+    """A name such as `fitwithmaya` or `money.kim` picks its niche; any other name gets one by hash.
+
+    Always the English niche; a name with a language marker also knows that language's words
+    (`cocina.ana.es` is cooking) and, without a niche token, draws among the translated niches.
+    """
+    spoken = marked_voice(username)
+    searched = NICHES if spoken is None else (*spoken.niches, *NICHES)
     for token in _TOKEN_SPLIT.split(username.removeprefix("private_")):
-        for niche in NICHES:
+        for niche in searched:
             if token and token.startswith(niche.handles):
-                return niche
-    return rng_for(seed, username, "niche").choice(NICHES)
+                return _ENGLISH_NICHES[niche.name]
+    drawn = NICHES if spoken is None else tuple(_ENGLISH_NICHES[niche.name] for niche in spoken.niches)
+    return rng_for(seed, username, "niche").choice(drawn)
 
 
 @lru_cache(maxsize=8192)
 def creator(seed: int, username: str) -> Creator:
     rng = rng_for(seed, username, "creator")
-    niche = niche_of(seed, username)
+    english = niche_of(seed, username)
+    voice = voice_of(username, english.name)
+    niche = voice.niche(english.name) or english
     # Log-normal around 50k followers: most creators are small, a few are huge.
     followers = int(min(5_000_000, max(1_000, rng.lognormvariate(math.log(50_000), 1.4))))
     reel_count = rng.randint(30, 150)
     verified_odds = 0.7 if followers > 1_000_000 else 0.25 if followers > 200_000 else 0.02
     first, last = rng.choice(FIRST_NAMES).title(), rng.choice(LAST_NAMES).title()
     full_name = f"{first} {last}" if rng.random() < 0.6 else f"{first} | {niche.title}"
-    biography = (
-        f"{niche.title} | Helping you get {rng.choice(niche.results)}. "
-        f"New {rng.choice(niche.topics)} reels every week."
-    )
+    result = rng.choice(niche.results)
+    biography = voice.biography.format(title=niche.title, result=result, topic=rng.choice(niche.topics))
     return Creator(
         username=username,
         pk=rng.randrange(10**9, 10**11),
@@ -120,6 +126,7 @@ def creator(seed: int, username: str) -> Creator:
         is_private=account_kind(username) == "private",
         is_business=rng.random() < 0.55,
         median_views=max(150, int(followers * rng.lognormvariate(math.log(0.3), 0.5))),
+        language=voice.language,
     )
 
 
@@ -135,12 +142,12 @@ def reels_of(seed: int, username: str, now_ts: int) -> tuple[ReelRecord, ...]:
     reels = []
     for index in range(count):
         is_outlier = index in outliers
-        spread = rng.uniform(5, 30) if is_outlier else _lognormal(rng, 0.0, 0.45)
+        spread = rng.uniform(5, 30) if is_outlier else lognormal(rng, 0.0, 0.45)
         views = max(50, int(who.median_views * spread))
-        likes = int(views * engagement * _lognormal(rng, 0.0, 0.3))
-        comments = int(likes * _lognormal(rng, _LOG_COMMENT_RATIO, 0.5))
+        likes = int(views * engagement * lognormal(rng, 0.0, 0.3))
+        comments = int(likes * lognormal(rng, _LOG_COMMENT_RATIO, 0.5))
         view_roll = rng.random()
-        hook = _hook(rng, who.niche)
+        hook = draw_hook(rng, who.niche, who.voice)
         reels.append(
             ReelRecord(
                 index=index,
@@ -152,7 +159,7 @@ def reels_of(seed: int, username: str, now_ts: int) -> tuple[ReelRecord, ...]:
                 likes=likes,
                 comments=comments,
                 hook=hook,
-                caption=_caption(rng, who.niche, hook),
+                caption=_caption(rng, who.niche, hook, who.voice),
                 has_speech=rng.random() >= 0.15,
                 is_outlier=is_outlier,
             )
@@ -163,34 +170,43 @@ def reels_of(seed: int, username: str, now_ts: int) -> tuple[ReelRecord, ...]:
 def transcript_of(seed: int, username: str, reel: ReelRecord) -> str | None:
     if not reel.has_speech:
         return None
-    niche = creator(seed, username).niche
+    who = creator(seed, username)
+    niche, voice = who.niche, who.voice
     rng = rng_for(seed, username, "transcript", reel.index)
     tips = rng.sample(niche.tips, rng.randint(2, 5))
-    ending = rng.choice(CALLS_TO_ACTION).format(niche=niche.name, word=niche.comment_word)
-    return " ".join([reel.hook, rng.choice(INTROS), *tips, ending])
+    ending = rng.choice(voice.calls_to_action).format(niche=niche.name, word=niche.comment_word)
+    return " ".join([reel.hook, rng.choice(voice.intros), *tips, ending])
 
 
 @lru_cache(maxsize=1024)
 def similar_to(seed: int, username: str) -> tuple[Creator, ...]:
-    """10..80 accounts, mostly from the same niche, always with a private one and a small one."""
+    """10..80 accounts, mostly from the same niche, always with a private one and a small one.
+
+    A creator speaking another language has same-niche neighbours with its own language marker."""
     rng = rng_for(seed, username, "similar")
     own = niche_of(seed, username)
+    marker = marker_of(username) if creator(seed, username).language != "en" else ""
     others = [niche for niche in NICHES if niche is not own]
     count = rng.randint(10, 80)
     names: list[str] = []
     for _ in range(count * 3):
         if len(names) >= count:
             break
-        name = _handle(rng, own if rng.random() < 0.8 else rng.choice(others))
+        niche = own if rng.random() < 0.8 else rng.choice(others)
+        name = _handle(rng, niche)
         if rng.random() < 0.06:
             name = f"private_{name}"[:30]
+        name = _marked(name, marker if niche is own else "")
         if USERNAME.match(name) and name != username and name not in names:
             names.append(name)
     if not any(name.startswith("private_") for name in names):
-        names[-1] = f"private_{names[-1]}"[:30]
+        last = names[-1]
+        names[-1] = _marked(
+            f"private_{last.removesuffix(marker)}"[:30], marker if last.endswith(marker) else ""
+        )
     if not any(creator(seed, name).followers < 5_000 for name in names):
         for _ in range(300):
-            small = _handle(rng, own)
+            small = _marked(_handle(rng, own), marker)
             if small not in names and small != username and creator(seed, small).followers < 5_000:
                 names[0] = small
                 break
@@ -201,44 +217,6 @@ def similar_shape(seed: int, username: str) -> Literal["list", "numeric_keys", "
     """The real endpoint is inconsistent about its envelope; each account keeps one of the three."""
     roll = rng_for(seed, username, "similar-shape").random()
     return "list" if roll < 0.6 else "numeric_keys" if roll < 0.8 else "data_key"
-
-
-def shortcode(username: str, index: int) -> str:
-    """Reversible, so a reel URL alone leads back to its creator, as it does on Instagram."""
-    return base64.urlsafe_b64encode(f"{username}:{index}".encode()).decode().rstrip("=")
-
-
-def parse_shortcode(code: str) -> tuple[str, int] | None:
-    try:
-        decoded = base64.urlsafe_b64decode(code + "=" * (-len(code) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return None
-    username, _, index = decoded.rpartition(":")
-    if not USERNAME.match(username) or not index.isdigit():
-        return None
-    return username, int(index)
-
-
-def parse_username(value: str) -> str | None:
-    text = value.strip()
-    if "instagram.com" in text:
-        parts = _path_parts(text)
-        text = parts[0] if parts else ""
-    text = text.lstrip("@").lower()
-    return text if USERNAME.match(text) else None
-
-
-def parse_reel_code(value: str) -> str | None:
-    text = value.strip()
-    if "/" in text:
-        parts = _path_parts(text)
-        text = parts[1] if len(parts) >= 2 and parts[0] in ("reel", "reels", "p", "tv") else ""
-    return text or None
-
-
-def _path_parts(url: str) -> list[str]:
-    path = urlparse(url if "//" in url else f"https://{url}").path
-    return [part for part in path.split("/") if part]
 
 
 def _posting_ages(rng: random.Random, count: int) -> list[int]:
@@ -253,32 +231,23 @@ def _posting_ages(rng: random.Random, count: int) -> list[int]:
     return ages
 
 
-def _hook(rng: random.Random, niche: Niche) -> str:
-    return _pick(rng, HOOKS).format(
-        mistake=_pick(rng, niche.mistakes),
-        result=_pick(rng, niche.results),
-        topic=_pick(rng, niche.topics),
-        n=_pick(rng, (3, 5, 7, 10)),
-        days=_pick(rng, (7, 14, 30)),
+def draw_hook(rng: random.Random, niche: Niche, voice: Voice) -> str:
+    return pick(rng, voice.hooks).format(
+        mistake=pick(rng, niche.mistakes),
+        result=pick(rng, niche.results),
+        topic=pick(rng, niche.topics),
+        n=pick(rng, (3, 5, 7, 10)),
+        days=pick(rng, (7, 14, 30)),
     )
 
 
-def _caption(rng: random.Random, niche: Niche, hook: str) -> str:
+def _caption(rng: random.Random, niche: Niche, hook: str, voice: Voice) -> str:
     if rng.random() < 0.05:
         return ""
-    line = _pick(rng, CAPTION_LINES).format(n=_pick(rng, (2, 3, 4, 5, 6)))
+    line = pick(rng, voice.caption_lines).format(n=pick(rng, (2, 3, 4, 5, 6)))
     tags, start = niche.hashtags, int(rng.random() * len(niche.hashtags))
-    chosen = [tags[(start + step) % len(tags)] for step in range(_pick(rng, (3, 4, 5)))]
+    chosen = [tags[(start + step) % len(tags)] for step in range(pick(rng, (3, 4, 5)))]
     return f"{hook} {line}\n\n{' '.join(chosen)}"
-
-
-# The stdlib's choice() and lognormvariate() are several times slower; 150 reels add up.
-def _pick(rng: random.Random, options: tuple[T, ...]) -> T:
-    return options[int(rng.random() * len(options))]
-
-
-def _lognormal(rng: random.Random, mu: float, sigma: float) -> float:
-    return math.exp(mu + sigma * rng.gauss(0.0, 1.0))
 
 
 def _handle(rng: random.Random, niche: Niche) -> str:
@@ -289,6 +258,11 @@ def _handle(rng: random.Random, niche: Niche) -> str:
         num=rng.randint(1, 99),
     )
     return name[:30]
+
+
+def _marked(name: str, marker: str) -> str:
+    """The name with the language marker at its end, cut to fit Instagram's 30 characters."""
+    return f"{name[: 30 - len(marker)]}{marker}" if marker else name
 
 
 def similar_fields(seed: int, username: str, count: int) -> list[set[str]]:

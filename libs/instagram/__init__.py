@@ -12,13 +12,14 @@ from .errors import (
     ProviderRejected,
     ProviderUnavailable,
 )
-from .models import Profile, Reel, SimilarAccount
+from .models import Post, Profile, Reel, SimilarAccount
 
 __all__ = [
     "AccountNotFound",
     "AccountPrivate",
     "InstagramProvider",
     "MediaNotFound",
+    "Post",
     "Profile",
     "ProviderBadResponse",
     "ProviderError",

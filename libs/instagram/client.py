@@ -1,4 +1,5 @@
-"""The Instagram provider as the rest of ViralSpot sees it: profiles, reels, similar accounts, transcripts."""
+"""The Instagram provider as the rest of ViralSpot sees it: profiles, reels, posts, similar accounts,
+transcripts."""
 
 from __future__ import annotations
 
@@ -14,8 +15,15 @@ import aiohttp
 from libs.backoff import RetryPolicy
 
 from .errors import AccountNotFound, MediaNotFound
-from .models import Profile, Reel, SimilarAccount, reel_url
-from .normalise import parse_media, parse_profile, parse_reels_page, parse_similar_accounts, parse_transcript
+from .models import Post, Profile, Reel, SimilarAccount, reel_url
+from .normalise import (
+    parse_media,
+    parse_posts_page,
+    parse_profile,
+    parse_reels_page,
+    parse_similar_accounts,
+    parse_transcript,
+)
 from .transport import ProviderTransport
 
 _USERNAME = re.compile(r"^[A-Za-z0-9._]{1,30}$")
@@ -23,6 +31,8 @@ _SHORTCODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # Without configuration the client talks to the local simulator, which accepts any non-empty key.
 _DEFAULT_URL = "http://127.0.0.1:8100"
 _DEFAULT_KEY = "local-simulator"
+# The scraper bills per request, not per item: ask for full pages even when few posts remain.
+_POSTS_PAGE_SIZE = 50
 
 
 class InstagramProvider:
@@ -145,6 +155,40 @@ class InstagramProvider:
                 break
             token = next_token
         return reels[:limit]
+
+    async def get_posts(self, username: str, *, limit: int = 50, max_pages: int | None = None) -> list[Post]:
+        """The creator's image and carousel posts in the grid's order (newest first), up to `limit`.
+        Reels on the grid are left out, so a page can yield fewer posts than it held and paging goes on,
+        for at most `max_pages` pages (a caller on a latency budget takes what one page gives)."""
+        name = account_username(username)
+        posts: list[Post] = []
+        seen: set[str] = set()
+        tokens: set[str] = set()
+        token: str | None = None
+        pages = 0
+        while len(posts) < limit and (max_pages is None or pages < max_pages):
+            pages += 1
+            form = {"username_or_url": name, "amount": str(min(_POSTS_PAGE_SIZE, limit))}
+            if token:
+                form["pagination_token"] = token
+            page, next_token, items = await self.scraper.fetch(
+                "posts",
+                "POST",
+                "/get_ig_user_posts.php",
+                lambda payload: parse_posts_page(payload, name),
+                data=form,
+                username=name,
+            )
+            for post in page:
+                if post.pk not in seen:
+                    seen.add(post.pk)
+                    posts.append(post)
+            # A token seen before means the provider is going round in circles.
+            if not items or not next_token or next_token in tokens:
+                break
+            tokens.add(next_token)
+            token = next_token
+        return posts[:limit]
 
     async def get_media(self, shortcode: str) -> Reel:
         code = reel_shortcode(shortcode)

@@ -39,6 +39,26 @@ class Reel(BaseModel):
     thumbnail_url: str | None = None
 
 
+PostType = Literal["image", "carousel"]
+
+
+class Post(BaseModel):
+    """An image or carousel post of the creator's grid; video posts are reels and never come as a Post."""
+
+    model_config = ConfigDict(frozen=True)
+
+    pk: str
+    shortcode: str
+    url: str
+    post_type: PostType
+    carousel_count: int = 1
+    caption: str = ""
+    like_count: int = 0
+    comment_count: int = 0
+    taken_at: datetime
+    thumbnail_url: str | None = None
+
+
 class SimilarAccount(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -52,3 +72,7 @@ class SimilarAccount(BaseModel):
 
 def reel_url(shortcode: str) -> str:
     return f"https://www.instagram.com/reel/{shortcode}/"
+
+
+def post_url(shortcode: str) -> str:
+    return f"https://www.instagram.com/p/{shortcode}/"

@@ -11,7 +11,7 @@ from typing import Any
 
 from .errors import AccountNotFound, AccountPrivate, MediaNotFound, ProviderBadResponse
 from .fields import as_int, as_optional_str, as_str, as_time, first, unwrap
-from .models import Profile, Reel, SimilarAccount, reel_url
+from .models import Post, PostType, Profile, Reel, SimilarAccount, post_url, reel_url
 
 VIEW_FIELDS = ("play_count", "ig_play_count", "video_play_count", "view_count", "video_view_count")
 _NOT_FOUND_WORDS = ("not found", "does not exist", "doesn't exist", "no user", "unknown user", "not exist")
@@ -77,22 +77,19 @@ def parse_profile(payload: Any, username: str) -> Profile:
 def parse_reels_page(payload: Any, username: str) -> tuple[list[Reel], str | None]:
     """One page of a creator's reels, newest first, and the token for the next page (None at the end)."""
     raise_for_error_object(payload, username=username)
-    body = unwrap(payload, markers=("reels", "items"))
-    if isinstance(body, list):
-        items, token = body, None
-    elif isinstance(body, dict):
-        items = first(body, "reels", "items")
-        if items is None:
-            items = []
-        token = as_optional_str(
-            first(body, "pagination_token", "next_max_id", "end_cursor", ("paging_info", "max_id"))
-        )
-    else:
-        raise ProviderBadResponse(f"The reels of '{username}' came back in an unknown shape")
-    if not isinstance(items, list):
-        raise ProviderBadResponse(f"The reels of '{username}' came back in an unknown shape")
+    items, token = _page(payload, ("reels", "items"), f"The reels of '{username}'")
     reels = [parse_reel(_feed_media(item)) for item in items if isinstance(item, dict)]
-    return reels, token or None
+    return reels, token
+
+
+def parse_posts_page(payload: Any, username: str) -> tuple[list[Post], str | None, int]:
+    """One page of a creator's grid: its image and carousel posts, the next page's token, and how many
+    items the page held; videos on the grid are reels and are left out, so a page may yield no post."""
+    raise_for_error_object(payload, username=username)
+    items, token = _page(payload, ("posts", "items"), f"The posts of '{username}'")
+    medias = [_feed_media(item) for item in items if isinstance(item, dict)]
+    posts = [post for post in map(parse_post, medias) if post is not None]
+    return posts, token, len(items)
 
 
 def parse_media(payload: Any, shortcode: str) -> Reel:
@@ -126,6 +123,41 @@ def parse_reel(media: dict[str, Any], shortcode: str | None = None) -> Reel:
             first(
                 media,
                 ("image_versions2", "candidates", 0, "url"),
+                "display_url",
+                "thumbnail_url",
+                "thumbnail_src",
+            )
+        ),
+    )
+
+
+def parse_post(media: dict[str, Any]) -> Post | None:
+    """An image or carousel post; None for a video, which is a reel and not a post."""
+    post_type = _post_type(media)
+    if post_type is None:
+        return None
+    code = as_optional_str(first(media, "code", "shortcode"))
+    if not code:
+        raise ProviderBadResponse("A post came back without a shortcode")
+    taken_at = as_time(first(media, "taken_at", "taken_at_timestamp"))
+    if taken_at is None:
+        raise ProviderBadResponse(f"The post '{code}' came back without a publish time")
+    pk = first(media, "pk", "id")
+    return Post(
+        pk=str(pk).split("_")[0] if pk is not None else code,
+        shortcode=code,
+        url=post_url(code),
+        post_type=post_type,
+        carousel_count=_carousel_count(media) if post_type == "carousel" else 1,
+        caption=_caption(media),
+        like_count=as_int(first(media, "like_count", ("edge_media_preview_like", "count"))) or 0,
+        comment_count=as_int(first(media, "comment_count", ("edge_media_to_parent_comment", "count"))) or 0,
+        taken_at=taken_at,
+        thumbnail_url=as_optional_str(
+            first(
+                media,
+                ("image_versions2", "candidates", 0, "url"),
+                ("carousel_media", 0, "image_versions2", "candidates", 0, "url"),
                 "display_url",
                 "thumbnail_url",
                 "thumbnail_src",
@@ -197,6 +229,55 @@ def _similar_items(payload: Any, username: str) -> Iterable[Any]:
     if not payload:
         return []
     raise ProviderBadResponse(f"The accounts similar to '{username}' came back in an unknown shape")
+
+
+def _page(payload: Any, keys: tuple[str, str], what: str) -> tuple[list[Any], str | None]:
+    """The items of a paged feed and the token for the next page (None at the end)."""
+    body = unwrap(payload, markers=keys)
+    if isinstance(body, list):
+        items, token = body, None
+    elif isinstance(body, dict):
+        items = first(body, *keys)
+        if items is None:
+            items = []
+        token = as_optional_str(
+            first(body, "pagination_token", "next_max_id", "end_cursor", ("paging_info", "max_id"))
+        )
+    else:
+        raise ProviderBadResponse(f"{what} came back in an unknown shape")
+    if not isinstance(items, list):
+        raise ProviderBadResponse(f"{what} came back in an unknown shape")
+    return items, token or None
+
+
+# Instagram's media_type: 1 image, 2 video (a reel, whatever feed it shows up in), 8 carousel.
+_VIDEO_TYPENAMES = ("GraphVideo", "XDTGraphVideo")
+_CAROUSEL_TYPENAMES = ("GraphSidecar", "XDTGraphSidecar")
+
+
+def _post_type(media: dict[str, Any]) -> PostType | None:
+    media_type = as_int(media.get("media_type"))
+    typename = media.get("__typename")
+    if (
+        media_type == 2
+        or media.get("is_video") is True
+        or media.get("product_type") in ("clips", "igtv")
+        or typename in _VIDEO_TYPENAMES
+    ):
+        return None
+    if media_type == 8 or typename in _CAROUSEL_TYPENAMES or _carousel_children(media):
+        return "carousel"
+    return "image"
+
+
+def _carousel_count(media: dict[str, Any]) -> int:
+    count = as_int(media.get("carousel_media_count"))
+    return max(1, count if count is not None else len(_carousel_children(media)))
+
+
+def _carousel_children(media: dict[str, Any]) -> list[Any]:
+    children = first(media, "carousel_media", ("edge_sidecar_to_children", "edges"))
+    return children if isinstance(children, list) else []
 
 
 def _feed_media(item: dict[str, Any]) -> dict[str, Any]:

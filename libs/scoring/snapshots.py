@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from libs.events.catalog import ProfileSnapshot, ReelSnapshot, SimilarAccount
-from libs.instagram.models import Profile, Reel
+from libs.events.catalog import PostSnapshot, ProfileSnapshot, ReelSnapshot, SimilarAccount
+from libs.instagram.models import Post, Profile, Reel
 from libs.instagram.models import SimilarAccount as ProviderSimilar
-from libs.scoring.stats import engagement_rate, outlier_score, profile_stats
+from libs.scoring.stats import engagement_rate, median_likes, outlier_score, post_outlier_score, profile_stats
 
 
 def profile_snapshot(profile: Profile, reels: list[Reel]) -> tuple[ProfileSnapshot, list[ReelSnapshot]]:
@@ -43,6 +43,27 @@ def profile_snapshot(profile: Profile, reels: list[Reel]) -> tuple[ProfileSnapsh
         for reel in reels
     ]
     return snapshot, scored
+
+
+def post_snapshots(posts: list[Post]) -> list[PostSnapshot]:
+    """Each image or carousel post scored against the creator's median likes over these posts."""
+    median = median_likes(post.like_count for post in posts)
+    return [
+        PostSnapshot(
+            content_id=post.pk,
+            shortcode=post.shortcode,
+            url=post.url,
+            post_type=post.post_type,
+            carousel_count=max(1, post.carousel_count),
+            description=post.caption or None,
+            like_count=post.like_count,
+            comment_count=post.comment_count,
+            outlier_score=post_outlier_score(post.like_count, median),
+            date_posted=post.taken_at,
+            thumbnail_url=post.thumbnail_url,
+        )
+        for post in posts
+    ]
 
 
 def similar_snapshot(accounts: list[ProviderSimilar]) -> list[SimilarAccount]:

@@ -1,4 +1,4 @@
-"""How a creator's reels perform: the product's numbers, as pure functions.
+"""How a creator's reels and posts perform: the product's numbers, as pure functions.
 
 A zero or missing view count means the provider did not report views, not that nobody watched,
 so those reels are left out of every view statistic.
@@ -37,6 +37,24 @@ def engagement_rate(likes: int, comments: int, views: int | None) -> float:
     if not views:
         return 0.0
     return round((likes + comments) / views * 100, 2)
+
+
+def median_likes(likes: Iterable[int]) -> float:
+    """Over the posts that show likes: zero means the creator hid them, as a missing view count does."""
+    counted = [like for like in likes if like]
+    return float(statistics.median(counted)) if counted else 0.0
+
+
+def post_outlier_score(like_count: int, median: float) -> float:
+    """Posts have no views, so a post is scored by its likes over the creator's median likes of posts."""
+    return outlier_score(like_count, median)
+
+
+def post_engagement_rate(likes: int, comments: int, followers: int | None) -> float:
+    """Likes and comments per hundred followers: a post has no views to divide by."""
+    if not followers or followers <= 0:
+        return 0.0
+    return round((likes + comments) / followers * 100, 2)
 
 
 def profile_stats(reels: Sequence[ReelNumbers]) -> dict[str, float | int]:
