@@ -1,7 +1,9 @@
-"""profile-ingest: fetches requested profiles and their reels, scores them, emits ProfileIngested."""
+"""profile-ingest: fetches requested profiles with their reels and posts, scores and categorises them,
+emits ProfileIngested with ProfileCategorised and ReelsCategorised."""
 
 from __future__ import annotations
 
+from libs.analysis import Classifier, classifier_from_env
 from libs.events.consumer import bind
 from libs.instagram import InstagramProvider
 from libs.runtime import ServiceRuntime, run
@@ -9,12 +11,18 @@ from services.profile_ingest.handlers import CONSUMER, HANDLERS, Ingestion
 from services.profile_ingest.settings import IngestSettings
 
 
-def build(settings: IngestSettings, provider: InstagramProvider | None = None) -> ServiceRuntime:
+def build(
+    settings: IngestSettings,
+    provider: InstagramProvider | None = None,
+    classifier: Classifier | None = None,
+) -> ServiceRuntime:
     runtime = ServiceRuntime("profile-ingest", settings)
     provider = provider or InstagramProvider.from_env()
+    # CLASSIFIER=local (default) or openai, with the analysis engine's OPENAI_* settings.
+    classifier = classifier or classifier_from_env()
     runtime.add_consumer(
         CONSUMER,
-        bind(HANDLERS, Ingestion(runtime.store, provider, settings)),
+        bind(HANDLERS, Ingestion(runtime.store, provider, settings, classifier)),
         prefetch=settings.ingest_concurrency,
         concurrency=settings.ingest_concurrency,
         # A fetch takes seconds: each step commits its own state and event, idempotent by that state.
@@ -22,6 +30,7 @@ def build(settings: IngestSettings, provider: InstagramProvider | None = None) -
         idempotent=False,
     )
     runtime.on_stop(provider.close)
+    runtime.on_stop(classifier.close)
     return runtime
 
 

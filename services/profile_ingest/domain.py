@@ -1,16 +1,20 @@
 """What an ingestion decides (no I/O): whether a request is still to do, which attempt this is, how a
-failure is judged and whether it is tried again, and the events that record each step."""
+failure is judged and whether it is tried again, what the classifier reads of a fetched profile, and
+the events that record each step."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from libs.analysis import Categorisation, ContentText, CreatorText
 from libs.events.catalog import (
+    ProfileCategorised,
     ProfileIngested,
     ProfileIngestFailed,
     ProfileIngestStarted,
     ProfileRequested,
     ProfileRequestPromoted,
+    ReelsCategorised,
 )
 from libs.instagram import (
     AccountNotFound,
@@ -20,13 +24,15 @@ from libs.instagram import (
     ProviderRateLimited,
     ProviderRejected,
 )
-from libs.instagram.models import Profile, Reel, SimilarAccount
-from libs.scoring.snapshots import profile_snapshot, similar_snapshot
+from libs.instagram.models import Post, Profile, Reel, SimilarAccount
+from libs.scoring.snapshots import post_snapshots, profile_snapshot, similar_snapshot
 
 # The original LOW message and its HIGH promotion both name the request; either may arrive first.
 Request = ProfileRequested | ProfileRequestPromoted
 # What an ingestion appends to the profile's stream.
-IngestEvent = ProfileIngestStarted | ProfileIngested | ProfileIngestFailed
+IngestEvent = (
+    ProfileIngestStarted | ProfileIngested | ProfileIngestFailed | ProfileCategorised | ReelsCategorised
+)
 
 FINISHED = ("completed", "failed")
 
@@ -47,9 +53,10 @@ def started(request: Request, attempt: int) -> ProfileIngestStarted:
 
 def ingested(
     request: Request, attempt: int, duration_ms: int, profile: Profile, reels: list[Reel],
-    similar: list[SimilarAccount],
+    similar: list[SimilarAccount], posts: list[Post] | None = None,
 ) -> ProfileIngested:  # fmt: skip
-    """The fetched profile with its statistics, its reels scored against its median, its similar accounts."""
+    """The fetched profile with its statistics, its reels scored against its median views, its posts
+    against their median likes, its similar accounts."""
     snapshot, scored = profile_snapshot(profile, reels)
     return ProfileIngested(
         username=request.username,
@@ -59,7 +66,34 @@ def ingested(
         profile=snapshot,
         reels=scored,
         similar=similar_snapshot(similar),
+        posts=post_snapshots(posts or []),
     )
+
+
+def classifier_input(ingested: ProfileIngested) -> tuple[CreatorText, list[ContentText]]:
+    """What the classifier reads: the creator's name, bio and account type, and each reel's caption and
+    transcript and each post's caption, in the order the event lists them."""
+    profile = ingested.profile
+    creator = CreatorText(
+        username=ingested.username,
+        full_name=profile.profile_name,
+        bio=profile.bio,
+        account_type=profile.account_type,
+    )
+    reels = [ContentText(reel.content_id, reel.description, reel.transcript) for reel in ingested.reels]
+    posts = [ContentText(post.content_id, post.description) for post in ingested.posts]
+    return creator, [*reels, *posts]
+
+
+def categorised(
+    ingested: ProfileIngested, categorisation: Categorisation
+) -> tuple[ProfileCategorised, ReelsCategorised]:
+    """The creator's categories and their reels' and posts', committed with the ProfileIngested they
+    come from; each ingestion categorises anew, and the later events replace the earlier."""
+    content = ReelsCategorised(
+        username=ingested.username, classifier=categorisation.classifier, reels=categorisation.content
+    )
+    return categorisation.profile, content
 
 
 @dataclass(frozen=True)

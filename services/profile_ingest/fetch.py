@@ -1,4 +1,4 @@
-"""One profile's answers from the provider: the profile, its reels and its similar accounts."""
+"""One profile's answers from the provider: the profile, its reels and posts, and its similar accounts."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import structlog
 
 from libs.instagram import AccountPrivate, InstagramProvider, ProviderError
-from libs.instagram.models import Profile, Reel, SimilarAccount
+from libs.instagram.models import Post, Profile, Reel, SimilarAccount
 from services.profile_ingest.settings import IngestSettings
 
 log = structlog.get_logger(__name__)
@@ -19,6 +19,7 @@ class Fetched:
     profile: Profile
     reels: list[Reel]
     similar: list[SimilarAccount]
+    posts: list[Post]
 
 
 async def fetch_profile(provider: InstagramProvider, settings: IngestSettings, username: str) -> Fetched:
@@ -26,11 +27,12 @@ async def fetch_profile(provider: InstagramProvider, settings: IngestSettings, u
     profile = await provider.get_profile(username)
     if profile.is_private:
         raise AccountPrivate(username)
-    reels, similar = await asyncio.gather(
+    reels, similar, posts = await asyncio.gather(
         provider.get_reels(username, limit=settings.ingest_reels_limit),
         _similar(provider, settings, username),
+        _posts(provider, settings, username),
     )
-    return Fetched(profile, reels, similar)
+    return Fetched(profile, reels, similar, posts)
 
 
 async def _similar(
@@ -43,4 +45,17 @@ async def _similar(
         return await provider.get_similar_accounts(username)
     except ProviderError as exc:
         log.warning("ingest.similar_accounts_unavailable", username=username, error=str(exc))
+        return []
+
+
+async def _posts(provider: InstagramProvider, settings: IngestSettings, username: str) -> list[Post]:
+    """Posts feed the discovery feed beside the reels; like similar accounts, their absence never fails
+    the profile itself."""
+    if settings.ingest_posts_limit == 0:
+        return []
+    try:
+        # One page: its call runs beside the reels', so posts add no wait to the profile's ingestion.
+        return await provider.get_posts(username, limit=settings.ingest_posts_limit, max_pages=1)
+    except ProviderError as exc:
+        log.warning("ingest.posts_unavailable", username=username, error=str(exc))
         return []

@@ -1,9 +1,11 @@
-"""profile-ingest: the seeds' QueueProcessor. Each ProfileRequested becomes a fetched, scored profile.
+"""profile-ingest: the seeds' QueueProcessor. Each ProfileRequested becomes a fetched, scored and
+categorised profile.
 
 A request is claimed with a session advisory lock, so two deliveries of it (a redelivery, or the
 original LOW message and its HIGH promotion) are never worked on at once, and a worker killed mid-fetch
 releases it with its database session; a delivery that finds it held comes back after a delay, and
-finds it done or free. Each step commits its state and its event together.
+finds it done or free. Each step commits its state and its events together: the fetched profile's
+ProfileIngested with the ProfileCategorised and ReelsCategorised of its classification.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from datetime import UTC, datetime
 import asyncpg
 import structlog
 
+from libs.analysis import Classifier
 from libs.events import Deferred, Envelope, EventStore, NewEvent, WrongExpectedVersion
 from libs.events.catalog import Event, ProfileRequested, ProfileRequestPromoted, profile_stream
 from libs.instagram import InstagramProvider
@@ -36,6 +39,7 @@ class Ingestion:
     store: EventStore
     provider: InstagramProvider
     settings: IngestSettings
+    classifier: Classifier
 
 
 class RetryLater(Exception):
@@ -81,7 +85,7 @@ async def _ingest(ingestion: Ingestion, conn: asyncpg.Connection, envelope: Enve
             started_at=started_at,
         )
 
-    await _commit(ingestion.store, conn, envelope, mark_started, domain.started(event, attempt))
+    await _commit(ingestion.store, conn, envelope, mark_started, [domain.started(event, attempt)])
     clock = time.perf_counter()
     try:
         fetched = await fetch_profile(ingestion.provider, ingestion.settings, event.username)
@@ -89,20 +93,28 @@ async def _ingest(ingestion: Ingestion, conn: asyncpg.Connection, envelope: Enve
         await _fail(ingestion, conn, envelope, event, attempt, exc)
         return
     duration_ms = int((time.perf_counter() - clock) * 1000)
-    ingested = domain.ingested(event, attempt, duration_ms, fetched.profile, fetched.reels, fetched.similar)
+    ingested = domain.ingested(
+        event, attempt, duration_ms, fetched.profile, fetched.reels, fetched.similar, fetched.posts
+    )
+    # The language model's classifier falls back to the local one rather than fail the profile.
+    categorisation = await ingestion.classifier.categorise(*domain.classifier_input(ingested))
 
     async def store_profile(c: asyncpg.Connection) -> None:
         now = datetime.now(UTC)
         await repository.store_profile(c, event.username, ingested.profile, ingested.reels, now)
         await repository.mark_completed(c, request_id, now)
 
-    await _commit(ingestion.store, conn, envelope, store_profile, ingested)
+    events: list[domain.IngestEvent] = [ingested, *domain.categorised(ingested, categorisation)]
+    await _commit(ingestion.store, conn, envelope, store_profile, events)
     log.info(
         "ingest.completed",
         username=event.username,
         request_id=request_id,
         attempts=attempt,
         reels=len(ingested.reels),
+        posts=len(ingested.posts),
+        primary_category=categorisation.profile.primary_category,
+        classifier=categorisation.classifier,
         duration_ms=ingested.duration_ms,
     )
 
@@ -127,26 +139,27 @@ async def _fail(
     async def record(c: asyncpg.Connection) -> None:
         await repository.record_failure(c, event.request_id, failed.request_status, failed.failure.reason)
 
-    await _commit(ingestion.store, conn, envelope, record, failed.event)
+    await _commit(ingestion.store, conn, envelope, record, [failed.event])
     if failed.will_retry:
         raise RetryLater(failed.failure.reason)
 
 
 async def _commit(
     store: EventStore, conn: asyncpg.Connection, cause: Envelope,
-    writes: Callable[[asyncpg.Connection], Awaitable[None]], event: domain.IngestEvent,
+    writes: Callable[[asyncpg.Connection], Awaitable[None]], events: list[domain.IngestEvent],
 ) -> None:  # fmt: skip
-    """The step's state and its event in one transaction, on the profile's stream."""
+    """The step's state and its events in one transaction, on the profile's stream."""
+    first = events[0]
     try:
         await store.commit(
             conn,
-            profile_stream(event.username),
-            [NewEvent(event=event)],
+            profile_stream(first.username),
+            [NewEvent(event=event) for event in events],
             writes=writes,
             correlation_id=cause.correlation_id,
             causation_id=cause.event_id,
         )
     except WrongExpectedVersion:
         raise RetryLater(
-            f"profile-{event.username} kept changing while recording {event.event_type}"
+            f"profile-{first.username} kept changing while recording {first.event_type}"
         ) from None

@@ -12,4 +12,6 @@ class IngestSettings(ServiceSettings):
     # Tries of one request (each after the provider client's own retries); then the request FAILED.
     ingest_max_attempts: int = Field(default=3, ge=1, le=10)
     ingest_reels_limit: int = Field(default=100, ge=1, le=200)
+    # Image and carousel posts per profile, for the discovery feed; 0 fetches none.
+    ingest_posts_limit: int = Field(default=50, ge=0, le=200)
     ingest_fetch_similar: bool = True

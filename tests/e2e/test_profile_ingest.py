@@ -11,8 +11,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 from prometheus_client import REGISTRY
 
+from libs.analysis import OpenAICompatibleClassifier
 from libs.events import EventStore, NewEvent
 from libs.events.catalog import ProfileRequested, profile_stream
+from libs.instagram import ProviderUnavailable
 from libs.runtime import ServiceRuntime
 from services.gateway.app import create_app
 from services.profile_ingest.__main__ import build as build_ingest
@@ -22,6 +24,7 @@ from tests.conftest import make_settings
 from tests.integration.test_relay_and_restarts import projector_runtime
 from tests.provider.provider_harness import RunningSimulator
 from tests.support import infra
+from tests.support.classifier_stub import start_classifier_stub
 from tests.support.processes import ServiceProcess
 from tests.support.runtime import running
 
@@ -117,6 +120,117 @@ async def test_requested_profile_is_completed_and_its_reels_and_outliers_are_ser
 
     again = (await (await stack.post("/api/profile/fitwithmaya/request")).json())["data"]
     assert again["skip_reason"] == "recently_completed"
+
+
+async def ingestion_commits(pool: asyncpg.Pool, username: str) -> list[list[asyncpg.Record]]:
+    """The profile's events written with each ProfileIngested: its whole transaction, in stream order."""
+    rows = await pool.fetch(
+        """SELECT tx_id::text AS tx, stream_version, event_type, payload FROM eventstore.events
+           WHERE stream_id = $1 ORDER BY stream_version""",
+        profile_stream(username),
+    )
+    ingested_in = [row["tx"] for row in rows if row["event_type"] == "ProfileIngested"]
+    return [[row for row in rows if row["tx"] == tx] for tx in ingested_in]
+
+
+async def test_an_ingested_profile_is_categorised_in_the_same_commit_and_again_when_ingested_again(
+    stack: TestClient, start_ingest, pool
+) -> None:
+    await start_ingest()
+    await stack.post("/api/profile/fit.coach.amy/request")
+    await wait_status(stack, "fit.coach.amy", "completed")
+    [first] = await ingestion_commits(pool, "fit.coach.amy")
+    assert [row["event_type"] for row in first] == [
+        "ProfileIngested",
+        "ProfileCategorised",
+        "ReelsCategorised",
+    ]
+    versions = [row["stream_version"] for row in first]
+    assert versions == list(range(versions[0], versions[0] + 3))
+    ingested, profile, content = (row["payload"] for row in first)
+    assert (profile["primary_category"], profile["language"]) == ("fitness", "en")
+    assert profile["classifier"] == content["classifier"] == "local-1"
+    assert 1 <= len(profile["keywords"]) <= 4
+    # Every reel and every post has its own categories.
+    assert len(ingested["reels"]) > 0 and len(ingested["posts"]) > 0
+    named = [item["content_id"] for item in (*ingested["reels"], *ingested["posts"])]
+    assert [reel["content_id"] for reel in content["reels"]] == named
+    assert all(reel["category"] and reel["content_style"] for reel in content["reels"])
+
+    # Asked for again later (a crawler's request, say): ingested and categorised anew.
+    async with pool.acquire() as conn:
+        again = ProfileRequested(
+            username="fit.coach.amy", source="crawler", priority="LOW", request_id="0000abcd"
+        )
+        await crawler.append(
+            conn, profile_stream("fit.coach.amy"), [NewEvent(event=again)], expected_version=None
+        )
+
+    async def ingested_twice() -> list[list[asyncpg.Record]] | None:
+        commits = await ingestion_commits(pool, "fit.coach.amy")
+        return commits if len(commits) == 2 else None
+
+    _, second = await infra.eventually(ingested_twice, timeout_s=30, message="a second ingestion")
+    assert [row["event_type"] for row in second] == [
+        "ProfileIngested",
+        "ProfileCategorised",
+        "ReelsCategorised",
+    ]
+    assert second[0]["stream_version"] > first[-1]["stream_version"]
+    assert second[1]["payload"]["primary_category"] == "fitness"
+    assert len(second[2]["payload"]["reels"]) == len(content["reels"])
+
+
+async def test_a_profile_whose_posts_cannot_be_fetched_is_ingested_and_categorised_without_them(
+    stack: TestClient, sim, database_url, amqp_url, topology, pool
+) -> None:
+    provider = sim.provider()
+
+    async def posts_unavailable(username: str, *, limit: int = 50, max_pages: int = 1) -> list:
+        raise ProviderUnavailable("scraper", 3, 503, "unavailable")
+
+    provider.get_posts = posts_unavailable  # type: ignore[method-assign]
+    settings = make_settings(IngestSettings, database_url, amqp_url, topology)
+    async with running(build_ingest(settings, provider)):
+        await stack.post("/api/profile/money.kim/request")
+        done = await wait_status(stack, "money.kim", "completed")
+    assert done["attempts"] == 1
+    [commit] = await ingestion_commits(pool, "money.kim")
+    ingested, profile, content = (row["payload"] for row in commit)
+    assert ingested["posts"] == [] and len(ingested["reels"]) > 0
+    assert profile["primary_category"] == "finance"
+    assert len(content["reels"]) == len(ingested["reels"])
+
+
+async def test_posts_are_not_fetched_when_their_limit_is_zero(
+    stack: TestClient, sim, database_url, amqp_url, topology, pool
+) -> None:
+    settings = make_settings(IngestSettings, database_url, amqp_url, topology, ingest_posts_limit=0)
+    async with running(build_ingest(settings, sim.provider())):
+        await stack.post("/api/profile/travel.tim/request")
+        await wait_status(stack, "travel.tim", "completed")
+    [commit] = await ingestion_commits(pool, "travel.tim")
+    assert commit[0]["payload"]["posts"] == []
+    assert not any("posts" in endpoint for endpoint in (await sim.stats())["by_endpoint"])
+
+
+async def test_with_the_language_models_classifier_the_events_name_it(
+    stack: TestClient, sim, database_url, amqp_url, topology, pool
+) -> None:
+    stub = await start_classifier_stub(api_key="sk-stub")
+    classifier = OpenAICompatibleClassifier(base_url=stub.base_url, api_key="sk-stub", model="stub-model")
+    settings = make_settings(IngestSettings, database_url, amqp_url, topology)
+    try:
+        async with running(build_ingest(settings, sim.provider(), classifier)):
+            await stack.post("/api/profile/chef.leo/request")
+            await wait_status(stack, "chef.leo", "completed")
+    finally:
+        await stub.stop()
+    [commit] = await ingestion_commits(pool, "chef.leo")
+    _, profile, content = (row["payload"] for row in commit)
+    assert profile["classifier"] == content["classifier"] == "openai-classify-1-stub-model"
+    assert profile["primary_category"] == "cooking"
+    assert len(stub.requests) == 1
 
 
 async def test_profile_endpoints_validate_and_404(stack: TestClient) -> None:

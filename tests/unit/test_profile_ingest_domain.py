@@ -4,7 +4,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from libs.events.catalog import ProfileIngestFailed, ProfileRequested, ProfileRequestPromoted
+from libs.analysis import LOCAL_CLASSIFIER, ContentText, CreatorText, categorise
+from libs.events.catalog import (
+    ProfileCategorised,
+    ProfileIngested,
+    ProfileIngestFailed,
+    ProfileRequested,
+    ProfileRequestPromoted,
+    ReelsCategorised,
+)
 from libs.instagram import (
     AccountNotFound,
     AccountPrivate,
@@ -14,8 +22,10 @@ from libs.instagram import (
     ProviderRejected,
     ProviderUnavailable,
 )
-from libs.instagram.models import Profile, Reel, SimilarAccount
+from libs.instagram.models import Post, Profile, Reel, SimilarAccount
 from services.profile_ingest.domain import (
+    categorised,
+    classifier_input,
     failed_attempt,
     ingested,
     judge,
@@ -129,3 +139,79 @@ def test_a_private_account_fails_at_once_whatever_attempts_are_left() -> None:
 def test_an_unexpected_error_is_marked_so_and_retried() -> None:
     failed = failed_attempt(REQUEST, 1, RuntimeError("bug"), max_attempts=2)
     assert failed.unexpected and failed.will_retry
+
+
+def post(pk: str, likes: int, caption: str = "") -> Post:
+    return Post(
+        pk=pk, shortcode=f"p{pk}", url=f"https://x/p/{pk}", post_type="carousel", carousel_count=3,
+        caption=caption, like_count=likes, taken_at=POSTED,
+    )  # fmt: skip
+
+
+def test_an_ingested_profile_carries_its_posts_scored_against_their_median_likes() -> None:
+    event = ingested(REQUEST, 1, 0, Profile(username="maya"), [], [], [post("7", 10), post("8", 30)])
+    assert [(p.content_id, p.post_type, p.carousel_count) for p in event.posts] == [
+        ("7", "carousel", 3),
+        ("8", "carousel", 3),
+    ]
+    assert event.posts[1].outlier_score > event.posts[0].outlier_score
+
+
+def fetched_fitness_profile() -> ProfileIngested:
+    profile = Profile(
+        username="maya", full_name="Maya | Fitness coach", biography="Home workouts for busy moms",
+        account_type="business",
+    )  # fmt: skip
+    reels = [
+        reel("1", 100).model_copy(update={"caption": "How to squat deeper #fitness #gym"}),
+        reel("2", 300).model_copy(update={"caption": "3 protein tips #workout"}),
+        reel("3", 200),
+    ]
+    return ingested(REQUEST, 1, 0, profile, reels, [], [post("9", 40, "My gym bag #fitness #ootd")])
+
+
+def test_the_classifier_reads_the_creators_name_bio_and_every_reels_and_posts_text() -> None:
+    event = fetched_fitness_profile()
+    event = event.model_copy(update={"reels": [event.reels[0].model_copy(update={"transcript": "Hi"})]})
+    creator, content = classifier_input(event)
+    assert creator == CreatorText("maya", "Maya | Fitness coach", "Home workouts for busy moms", "business")
+    assert content == [
+        ContentText("1", "How to squat deeper #fitness #gym", "Hi"),
+        ContentText("9", "My gym bag #fitness #ootd", None),
+    ]
+
+
+def test_a_profile_without_a_bio_or_reels_is_read_as_just_its_name() -> None:
+    creator, content = classifier_input(ingested(REQUEST, 1, 0, Profile(username="maya"), [], []))
+    assert creator == CreatorText("maya", None, None, "personal") and content == []
+
+
+def test_categorising_an_ingested_profile_names_the_creator_and_every_reel_and_post() -> None:
+    event = fetched_fitness_profile()
+    profile, content = categorised(event, categorise(*classifier_input(event)))
+    assert isinstance(profile, ProfileCategorised) and isinstance(content, ReelsCategorised)
+    assert (profile.username, profile.primary_category, profile.language) == ("maya", "fitness", "en")
+    assert (profile.account_type, profile.classifier) == ("business", LOCAL_CLASSIFIER)
+    assert (content.username, content.classifier) == ("maya", LOCAL_CLASSIFIER)
+    assert [(r.content_id, r.category) for r in content.reels] == [
+        ("1", "fitness"),
+        ("2", "fitness"),
+        ("3", "fitness"),  # no caption: its creator's category
+        ("9", "fitness"),
+    ]
+    assert [r.content_style for r in content.reels] == ["tutorial", "list", "other", "other"]
+    assert [r.hook_type for r in content.reels] == ["how_to", "number_list", None, "story"]
+
+
+def test_categorising_the_same_ingestion_again_gives_the_same_events() -> None:
+    event = fetched_fitness_profile()
+    assert categorised(event, categorise(*classifier_input(event))) == categorised(
+        event, categorise(*classifier_input(event))
+    )
+
+
+def test_an_empty_profile_is_categorised_other_with_no_content() -> None:
+    event = ingested(REQUEST, 1, 0, Profile(username="maya"), [], [])
+    profile, content = categorised(event, categorise(*classifier_input(event)))
+    assert (profile.primary_category, profile.keywords, profile.language) == ("other", [], None)
+    assert content.reels == []
