@@ -24,6 +24,7 @@ from libs.events.catalog import (
     CrawlRequested,
     CrawlRoundCompleted,
     CrawlStarted,
+    ProfileCategorised,
     ProfileDiscovered,
     ProfileIngested,
     ProfileIngestFailed,
@@ -31,8 +32,17 @@ from libs.events.catalog import (
     ProfileRequested,
     ProfileRequestPromoted,
     ProgressUpdated,
+    ReelsCategorised,
 )
-from services.projector import analysis_tables, crawl_tables, profile_tables, repository
+from services.projector import (
+    analysis_tables,
+    category_tables,
+    crawl_tables,
+    discovery_tables,
+    domain,
+    profile_tables,
+    repository,
+)
 
 READ_MODEL_SCHEMA = "readmodel"
 
@@ -47,6 +57,8 @@ HANDLERS: Mapping[type[Event], Projection] = {
     ProfileIngestStarted: profile_tables.profile_ingest_started,
     ProfileIngestFailed: profile_tables.profile_ingest_failed,
     ProfileIngested: profile_tables.profile_ingested,
+    ProfileCategorised: category_tables.profile_categorised,
+    ReelsCategorised: category_tables.reels_categorised,
     AnalysisRequested: analysis_tables.analysis_requested,
     AnalysisTriggered: analysis_tables.analysis_triggered,
     AnalysisCancelled: analysis_tables.analysis_cancelled,
@@ -78,7 +90,12 @@ class Projector:
     """Keeps a version checkpoint per stream: an event at or below it is a duplicate and is skipped; an
     event beyond the next version means an earlier one is still in flight (a retry, a redelivery), so
     the missing ones are read from the store and applied first. Every table thus sees each stream's
-    events exactly once and in stream order."""
+    events exactly once and in stream order. After a batch's events, the discovery totals are brought up
+    to date from the content rows the batch touched (discovery_tables).
+
+    One shortcut (domain.plan_batch): a creator's ingestion followed in the same batch by their
+    categorisations writes its rows filed already, so a categorised reel is written once rather than
+    inserted and then updated; those categorisations have nothing left to do when their turn comes."""
 
     def __init__(self, store: EventStore, schema: str = READ_MODEL_SCHEMA) -> None:
         self.store = store
@@ -92,28 +109,40 @@ class Projector:
         streams = sorted({e.stream_id for e, _ in items})
         versions = await repository.lock_checkpoints(conn, streams)
         before = dict(versions)
+        todo: list[Envelope] = []
         for envelope, _ in items:
             current = versions[envelope.stream_id]
             if envelope.stream_version <= current:
                 continue
             if envelope.stream_version > current + 1:
-                for missing in await self.store.read_stream(
+                todo += await self.store.read_stream(
                     conn, envelope.stream_id, from_version=current + 1, to_version=envelope.stream_version - 1
-                ):
-                    await self._apply(conn, missing)
-            await self._apply(conn, envelope)
+                )
+            todo.append(envelope)
             versions[envelope.stream_id] = envelope.stream_version
+        touched = domain.touched_content(todo)
+        contributions = await discovery_tables.before(conn, touched) if touched else None
+        for step in domain.plan_batch(todo):
+            await self._apply(conn, step)
+        if contributions is not None:
+            await discovery_tables.after(conn, touched, contributions)
         changed = {s: versions[s] for s in streams if versions[s] != before[s]}
         if changed:
             await repository.save_checkpoints(conn, changed)
 
-    async def _apply(self, conn: asyncpg.Connection, envelope: Envelope) -> None:
-        # By class, as the consumer dispatches. A type unknown to this build (read from the store while
-        # filling a gap) has no projection: it only moves its stream's checkpoint on.
-        event_class = REGISTRY.get(envelope.event_type)
-        projection = HANDLERS.get(event_class) if event_class is not None else None
-        if projection is not None:
-            await projection(conn, envelope)
+    async def _apply(self, conn: asyncpg.Connection, step: domain.Step) -> None:
+        envelope = step.envelope
+        if step.ahead:
+            await profile_tables.profile_ingested_ahead_of(conn, envelope, step.ahead)
+        elif step.reels is not None and not step.done:
+            await category_tables.file_reels(conn, step.reels, envelope.occurred_at)
+        elif not step.done:
+            # By class, as the consumer dispatches. A type unknown to this build (read from the store
+            # while filling a gap) has no projection: it only moves its stream's checkpoint on.
+            event_class = REGISTRY.get(envelope.event_type)
+            projection = HANDLERS.get(event_class) if event_class is not None else None
+            if projection is not None:
+                await projection(conn, envelope)
         self.applied += 1
         APPLIED.labels(envelope.event_type).inc()
         LAG_SECONDS.observe(max(0.0, time.time() - envelope.occurred_at.timestamp()))

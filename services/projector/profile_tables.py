@@ -1,16 +1,26 @@
 """What each profile-<username> stream says: the profile request queue (profile_queue), and the fetched
-data that serves every user (primary_profiles, content, similar_profiles).
+data that serves every user (primary_profiles, content: reels and posts, similar_profiles).
 
 Both profile ingestion and analysis write the fetched data (the seeds' dual storage)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import asyncpg
+import orjson
 
 from libs.events.envelope import Envelope
+from services.projector import category_tables
+from services.projector.domain import (
+    CONTENT_COLUMNS,
+    CREATOR_COLUMNS,
+    REEL_CATEGORY_COLUMNS,
+    Ahead,
+    content_rows,
+)
 
 _PROFILE_COLUMNS = (
     "profile_name", "bio", "followers", "following", "posts_count", "is_verified", "is_private",
@@ -37,23 +47,50 @@ _UPSERT_PROFILE = f"""
         updated_at = greatest(primary_profiles.updated_at, EXCLUDED.updated_at),
         last_scraped_at = greatest(primary_profiles.last_scraped_at, EXCLUDED.last_scraped_at)"""
 
-_REEL_COLUMNS = (
-    "shortcode", "url", "description", "view_count", "like_count", "comment_count", "outlier_score",
-    "engagement_rate", "date_posted", "thumbnail_url",
-)  # fmt: skip
-_T = len(_REEL_COLUMNS) + 3
-_UPSERT_REEL = f"""
-    INSERT INTO content (content_id, username, {", ".join(_REEL_COLUMNS)}, transcript, transcript_available,
-                         created_at, updated_at)
-    VALUES ($1, $2, {", ".join(f"${i}" for i in range(3, _T))}, ${_T}::text, ${_T}::text IS NOT NULL,
-            ${_T + 1}, ${_T + 1})
-    ON CONFLICT (content_id) DO UPDATE SET {", ".join(_newest("content", c) for c in _REEL_COLUMNS)},
+_CONTENT_TYPES = {
+    "shortcode": "text", "url": "text", "description": "text", "view_count": "bigint", "like_count": "bigint",
+    "comment_count": "bigint", "outlier_score": "float8", "engagement_rate": "float8",
+    "date_posted": "timestamptz", "thumbnail_url": "text", "post_type": "text", "carousel_count": "integer",
+}  # fmt: skip
+_N = len(CONTENT_COLUMNS)
+_CATEGORY_TYPES = ("text", "text", "text", "text", "text", "timestamptz")  # keywords: a JSON list each
+_CREATOR = ", ".join(c for c, _ in CREATOR_COLUMNS)
+_CATEGORIES = ", ".join(REEL_CATEGORY_COLUMNS)
+
+
+def _categorised_later(column: str) -> str:
+    """A reel's categories carried by its ingestion replace the held ones under the categorisation's rule."""
+    later = "EXCLUDED.categorised_at IS NOT NULL AND coalesce(content.categorised_at <= EXCLUDED.categorised_at, true)"
+    return f"{column} = CASE WHEN {later} THEN EXCLUDED.{column} ELSE content.{column} END"
+
+
+def _creators(column: str) -> str:
+    """A row carries its own creator's values only (another's naming it, a collaboration, leaves them)."""
+    return f"{column} = CASE WHEN content.username = EXCLUDED.username THEN EXCLUDED.{column} ELSE content.{column} END"
+
+
+# One statement for all of a snapshot's reels and posts. Each row takes its creator's columns from the
+# profile as it stands (the batch's end puts right the rows of a profile that changed after).
+_UPSERT_CONTENT = f"""
+    INSERT INTO content (content_id, username, {", ".join(CONTENT_COLUMNS)}, transcript, transcript_available,
+                         created_at, updated_at, {_CATEGORIES}, {_CREATOR})
+    SELECT r.content_id, $1, {", ".join(f"r.{c}" for c in CONTENT_COLUMNS)}, r.transcript,
+           r.transcript IS NOT NULL, $2, $2, r.category, ARRAY(SELECT jsonb_array_elements_text(r.keywords::jsonb)),
+           r.language, r.content_style, r.hook_type, r.categorised_at,
+           {", ".join(f"p.{column}" for _, column in CREATOR_COLUMNS)}
+    FROM unnest($3::text[], {", ".join(f"${i}::{_CONTENT_TYPES[c]}[]" for i, c in enumerate(CONTENT_COLUMNS, start=4))},
+                ${_N + 4}::text[], {", ".join(f"${i}::{t}[]" for i, t in enumerate(_CATEGORY_TYPES, start=_N + 5))})
+             AS r(content_id, {", ".join(CONTENT_COLUMNS)}, transcript, {_CATEGORIES})
+    LEFT JOIN primary_profiles p ON p.username = $1
+    ON CONFLICT (content_id) DO UPDATE SET {", ".join(_newest("content", c) for c in CONTENT_COLUMNS)},
         transcript = CASE WHEN EXCLUDED.updated_at >= content.updated_at
                           THEN coalesce(EXCLUDED.transcript, content.transcript)
                           ELSE coalesce(content.transcript, EXCLUDED.transcript) END,
         transcript_available = content.transcript_available OR EXCLUDED.transcript_available,
         created_at = least(content.created_at, EXCLUDED.created_at),
-        updated_at = greatest(content.updated_at, EXCLUDED.updated_at)"""
+        updated_at = greatest(content.updated_at, EXCLUDED.updated_at),
+        {", ".join(_categorised_later(c) for c in REEL_CATEGORY_COLUMNS)},
+        {", ".join(_creators(c) for c, _ in CREATOR_COLUMNS)}"""
 
 
 async def profile_requested(conn: asyncpg.Connection, e: Envelope) -> None:
@@ -108,6 +145,11 @@ async def profile_ingest_failed(conn: asyncpg.Connection, e: Envelope) -> None:
 
 
 async def profile_ingested(conn: asyncpg.Connection, e: Envelope) -> None:
+    await profile_ingested_ahead_of(conn, e, Ahead())
+
+
+async def profile_ingested_ahead_of(conn: asyncpg.Connection, e: Envelope, ahead: Ahead) -> None:
+    """The ingestion, written together with the categorisations that follow it in its batch."""
     p = e.payload
     await conn.execute(
         """UPDATE profile_queue SET status = 'COMPLETED', attempts = $2, error_message = NULL,
@@ -118,7 +160,17 @@ async def profile_ingested(conn: asyncpg.Connection, e: Envelope) -> None:
         e.occurred_at,
     )
     await upsert_profile(conn, p["profile"], e.occurred_at)
-    await upsert_reels(conn, p["username"], p["reels"], e.occurred_at)
+    for categorised in ahead.creator:  # before the rows, which take the creator's categories
+        await category_tables.profile_categorised(conn, categorised)
+    await upsert_reels(
+        conn,
+        p["username"],
+        p["reels"],
+        e.occurred_at,
+        p.get("posts", []),
+        p["profile"].get("followers"),
+        ahead.reels,
+    )
     await replace_similar(conn, p["username"], p.get("similar", []), e.occurred_at)
 
 
@@ -127,14 +179,33 @@ async def upsert_profile(conn: asyncpg.Connection, profile: dict[str, Any], at: 
 
 
 async def upsert_reels(
-    conn: asyncpg.Connection, username: str, reels: list[dict[str, Any]], at: datetime
+    conn: asyncpg.Connection,
+    username: str,
+    reels: Sequence[dict[str, Any]],
+    at: datetime,
+    posts: Sequence[dict[str, Any]] = (),
+    followers: int | None = None,
+    categories: Mapping[str, tuple[Mapping[str, Any], datetime]] | None = None,
 ) -> None:
-    await conn.executemany(
-        _UPSERT_REEL,
-        [
-            (r["content_id"], username, *(_reel_value(r, c) for c in _REEL_COLUMNS), r.get("transcript"), at)
-            for r in reels
-        ],
+    """Reels (and a profile snapshot's image and carousel posts, scored against its followers), with
+    the categories that follow them in the batch."""
+    rows = content_rows(reels, posts, followers)
+    if not rows:
+        return
+    filed = [(categories or {}).get(row.content_id) for row in rows]
+    await conn.execute(
+        _UPSERT_CONTENT,
+        username,
+        at,
+        [row.content_id for row in rows],
+        *([row.values[i] for row in rows] for i in range(_N)),
+        [row.transcript for row in rows],
+        [f[0]["category"] if f else None for f in filed],
+        [orjson.dumps(f[0].get("keywords") or []).decode() if f else None for f in filed],
+        [f[0].get("language") if f else None for f in filed],
+        [f[0].get("content_style") if f else None for f in filed],
+        [f[0].get("hook_type") if f else None for f in filed],
+        [f[1] if f else None for f in filed],
     )
 
 
@@ -152,10 +223,3 @@ async def replace_similar(
             for rank, a in enumerate(accounts, start=1)
         ],
     )  # fmt: skip
-
-
-def _reel_value(reel: dict[str, Any], column: str) -> object:
-    value = reel.get(column)
-    if column == "date_posted" and isinstance(value, str):
-        return datetime.fromisoformat(value)
-    return value

@@ -1,6 +1,7 @@
 """The projector's own bookkeeping: the schema it projects into, a version checkpoint per stream, and
 the profile queue's depth. The read-model tables themselves are written by the projections
-(profile_tables, analysis_tables, crawl_tables)."""
+(profile_tables, category_tables, analysis_tables, crawl_tables) and the batch's discovery totals
+(discovery_tables)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,19 @@ import asyncpg
 
 
 async def project_into(conn: asyncpg.Connection, schema: str) -> None:
-    """Projections name their tables unqualified, so a rebuild replays the same code into a fresh schema."""
-    await conn.execute(f"SET LOCAL search_path TO {schema}, public")
+    """Projections name their tables unqualified, so a rebuild replays the same code into a fresh schema.
+
+    Each statement is planned for its own arguments: a plan kept from when the tables were small (a
+    fresh database, a rebuild) would scan them whole for every event as they grow.
+
+    The batches of one schema wait for each other (a lock held to the transaction's end): the discovery
+    totals are kept by difference, exact only when no other batch changes the rows between reading them
+    and writing the totals. Taken first in every batch, so it cannot deadlock."""
+    await conn.execute(
+        f"""SET LOCAL search_path TO {schema}, public;
+            SET LOCAL plan_cache_mode = force_custom_plan;
+            SELECT pg_advisory_xact_lock(hashtext('projector:{schema}'))"""
+    )
 
 
 async def lock_checkpoints(conn: asyncpg.Connection, streams: list[str]) -> dict[str, int]:

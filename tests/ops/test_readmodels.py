@@ -4,7 +4,21 @@ from __future__ import annotations
 
 import asyncpg
 
-from tests.ops.conftest import Filled, viralspot
+from tests.ops.conftest import Filled, projector_caught_up, viralspot
+from tests.support import infra
+from tests.support.projector import (
+    append,
+    baselines_counted,
+    baselines_kept,
+    categories,
+    creator_categorised,
+    facets_counted,
+    facets_kept,
+    ingested,
+    post,
+    reel,
+    reels_categorised,
+)
 
 SCHEMA = "readmodel_rebuild_test"
 TABLES = (
@@ -59,3 +73,41 @@ async def test_rebuild_refuses_unsafe_schema_names(cli_env: dict[str, str]) -> N
     for name in ("readmodel", 'x"; DROP SCHEMA readmodel CASCADE; --', "Upper"):
         result = await viralspot(cli_env, "readmodels", "rebuild", "--schema", name)
         assert result.code == 2 and "viralspot: error:" in result.stderr, result.stderr
+
+
+async def test_the_discovery_columns_and_totals_of_the_live_projector_are_what_a_rebuild_gives(
+    filled: Filled, pool: asyncpg.Pool, cli_env: dict[str, str]
+) -> None:
+    async with pool.acquire() as conn:
+        for n, username in enumerate(filled.profiles):
+            held = await conn.fetch("SELECT content_id FROM readmodel.content WHERE username = $1", username)
+            assert held, username
+            await append(
+                conn,
+                username,
+                creator_categorised(username, ("cooking", "travel")[n], "lifestyle", keywords=["food"]),
+                reels_categorised(
+                    username, *(categories(r["content_id"], ("cooking", "travel")[n]) for r in held)
+                ),
+            )
+        await append(
+            conn,
+            "maker.of.posts",
+            ingested("maker.of.posts", [reel("m1", 900), reel("m2", 100)], [post("m3", 20, carousel=2)]),
+            creator_categorised("maker.of.posts", "art"),
+            reels_categorised("maker.of.posts", categories("m1", "art"), categories("m3", "art")),
+        )
+    await infra.eventually(lambda: projector_caught_up(pool), message="projector caught up")
+    async with pool.acquire() as conn:
+        assert await facets_kept(conn) == await facets_counted(conn)
+        assert await baselines_kept(conn) == await baselines_counted(conn)
+        carousels = "SELECT count(*) FROM readmodel.content WHERE username = $1 AND post_type = 'carousel'"
+        assert await conn.fetchval(carousels, "maker.of.posts") == 1
+
+    rebuilt = await viralspot(cli_env, "readmodels", "rebuild", "--schema", SCHEMA, "--compare", "--drop")
+    assert rebuilt.code == 0, rebuilt.stdout + rebuilt.stderr
+    assert "identical" in rebuilt.stdout
+    for table in ("content_facets", "niche_baselines", "content", "primary_profiles"):
+        line = next(line for line in rebuilt.stdout.splitlines() if line.split()[:1] == [table])
+        live, again = line.split()[1:3]
+        assert live == again and int(live) > 0 and line.rstrip().endswith("ok"), line

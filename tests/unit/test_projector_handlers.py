@@ -5,7 +5,13 @@ import inspect
 
 from libs.events.catalog import REGISTRY
 from libs.events.topology import SUBSCRIPTIONS, check_bindings
-from services.projector import analysis_tables, crawl_tables, profile_tables
+from services.projector import (
+    analysis_tables,
+    category_tables,
+    crawl_tables,
+    discovery_tables,
+    profile_tables,
+)
 from services.projector.handlers import CONSUMER, HANDLERS
 
 
@@ -19,7 +25,7 @@ def test_the_handler_map_satisfies_the_projectors_every_event_binding() -> None:
 
 
 def test_every_projection_is_a_table_module_coroutine_taking_a_connection_and_an_envelope() -> None:
-    modules = {analysis_tables.__name__, crawl_tables.__name__, profile_tables.__name__}
+    modules = {m.__name__ for m in (analysis_tables, category_tables, crawl_tables, profile_tables)}
     for event_class, projection in HANDLERS.items():
         assert inspect.iscoroutinefunction(projection), event_class
         assert projection.__module__ in modules, event_class
@@ -27,7 +33,7 @@ def test_every_projection_is_a_table_module_coroutine_taking_a_connection_and_an
 
 
 def test_the_table_modules_hold_no_handler_maps_of_their_own() -> None:
-    for module in (analysis_tables, crawl_tables, profile_tables):
+    for module in (analysis_tables, category_tables, crawl_tables, discovery_tables, profile_tables):
         maps = [
             name
             for name, value in vars(module).items()
