@@ -172,7 +172,9 @@ async def get_reels(request: web.Request) -> web.Response:
     username = normalise_username(request.match_info["username"])
     sort_by = request.query.get("sort_by", "popular")
     if sort_by not in repository.REEL_ORDERS:
-        raise ApiError(400, "INVALID_PARAMETER", "sort_by must be one of popular, recent, oldest.")
+        raise ApiError(
+            400, "INVALID_PARAMETER", f"sort_by must be one of {', '.join(repository.REEL_ORDERS)}."
+        )
     limit = query_int(request, "limit", 24, 1, 100)
     offset = query_int(request, "offset", 0, 0, 100_000)
     async with request.app[keys.POOL].acquire() as conn:

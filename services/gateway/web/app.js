@@ -458,6 +458,10 @@ function renderChart(reels) {
 document.addEventListener("DOMContentLoaded", () => {
   $("profile-form").addEventListener("submit", requestProfile);
   $("analysis-form").addEventListener("submit", submitAnalysis);
-  const session = new URL(window.location.href).searchParams.get("session");
+  const params = new URL(window.location.href).searchParams;
+  const session = params.get("session");
   if (session && session.length <= 255) follow(session);
+  // The Discover view links here with the creator to analyse ("Analyse this creator").
+  const primary = params.get("primary");
+  if (primary && primary.length <= 31) $("primary-username").value = primary;
 });

@@ -1,6 +1,7 @@
 """What the gateway reads and writes in PostgreSQL: the read model's answers, and its own session table.
 
-idempotency.py keeps the SQL of its own table (gateway.idempotency_keys), as the lease helper keeps its.
+idempotency.py keeps the SQL of its own table (gateway.idempotency_keys), as the lease helper keeps its;
+the discovery feed's is in repository/feed.py.
 A function taking the FairPool is one round trip on a connection of its own; one taking a connection
 shares that connection with the caller's other questions.
 """
@@ -37,6 +38,7 @@ _REEL_ORDER = {
     "popular": "view_count DESC NULLS LAST, content_id",
     "recent": "date_posted DESC NULLS LAST, content_id",
     "oldest": "date_posted ASC NULLS LAST, content_id",
+    "outlier": "outlier_score DESC, content_id",
 }
 REEL_ORDERS = tuple(_REEL_ORDER)
 
@@ -76,11 +78,12 @@ async def primary_profile_record(conn: asyncpg.Connection, username: str) -> asy
 async def profile_reels(
     conn: asyncpg.Connection, username: str, order: str, limit: int, offset: int
 ) -> list[asyncpg.Record]:
-    """One page of the profile's reels in one of REEL_ORDERS, each row with the total as `total`."""
+    """One page of the profile's reels (its posts aside) in one of REEL_ORDERS, each row with the total
+    as `total`."""
     return await conn.fetch(
         f"""SELECT content_id, shortcode, url, description, view_count, like_count, comment_count,
-                   outlier_score, date_posted, transcript_available, count(*) OVER () AS total
-            FROM readmodel.content WHERE username = $1
+                   outlier_score, date_posted, transcript_available, thumbnail_url, count(*) OVER () AS total
+            FROM readmodel.content WHERE username = $1 AND post_type = 'reel'
             ORDER BY {_REEL_ORDER[order]} LIMIT $2 OFFSET $3""",
         username,
         limit,
@@ -89,7 +92,9 @@ async def profile_reels(
 
 
 async def profile_reel_count(conn: asyncpg.Connection, username: str) -> int:
-    return await conn.fetchval("SELECT count(*) FROM readmodel.content WHERE username = $1", username)
+    return await conn.fetchval(
+        "SELECT count(*) FROM readmodel.content WHERE username = $1 AND post_type = 'reel'", username
+    )
 
 
 async def similar_profiles(conn: asyncpg.Connection, username: str, limit: int) -> list[asyncpg.Record]:
