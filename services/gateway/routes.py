@@ -43,6 +43,7 @@ def setup_routes(app: web.Application, service: str, ready: Readiness) -> None:
             web.get("/api/viral-ideas/queue/{session_id}/events", job_events.job_events),
             web.static("/static", web_page.WEB_DIR),
             web.get("/", web_page.index),
+            web.get("/discover", web_page.discover),
         ]
     )
     add_ops_routes(app, service, ready)  # /healthz, /readyz, /metrics, as every service serves them

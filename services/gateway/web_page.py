@@ -1,4 +1,5 @@
-"""The web page for following an analysis: plain HTML, CSS and JavaScript files, no build step."""
+"""The web page (requesting and following analyses; the Discover view of the feed): plain HTML, CSS and
+JavaScript files, no build step."""
 
 from __future__ import annotations
 
@@ -17,4 +18,12 @@ SECURITY_HEADERS = {
 
 
 async def index(_request: web.Request) -> web.FileResponse:
-    return web.FileResponse(WEB_DIR / "index.html", headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"})
+    return _page("index.html")
+
+
+async def discover(_request: web.Request) -> web.FileResponse:
+    return _page("discover.html")
+
+
+def _page(name: str) -> web.FileResponse:
+    return web.FileResponse(WEB_DIR / name, headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"})

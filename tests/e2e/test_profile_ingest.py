@@ -181,6 +181,46 @@ async def test_an_ingested_profile_is_categorised_in_the_same_commit_and_again_w
     assert len(second[2]["payload"]["reels"]) == len(content["reels"])
 
 
+async def test_ingested_creators_are_browsable_in_the_feed_under_their_niche_and_language(
+    stack: TestClient, start_ingest
+) -> None:
+    """Request to feed through the events: ingestion, categorisation, projection, the discovery reads."""
+    await start_ingest()
+    creators = {
+        "fitwithmaya": ("fitness", "en"),
+        "money.kim": ("finance", "en"),
+        "cocina.ana.es": ("cooking", "es"),
+    }
+    for username in creators:
+        await stack.post(f"/api/profile/{username}/request")
+    for username in creators:
+        await wait_status(stack, username, "completed")
+
+    async def feed(path: str, **params: str) -> dict:
+        resp = await stack.get(path, params=params)
+        assert resp.status == 200, await resp.text()
+        return (await resp.json())["data"]
+
+    async def projected() -> bool:
+        page = await feed("/api/reels", limit="100")
+        return {reel["creator"]["username"] for reel in page["reels"]} == set(creators)
+
+    await infra.eventually(projected, timeout_s=20, message="every creator's reels in the feed")
+    for username, (category, language) in creators.items():
+        page = await feed("/api/reels", primary_categories=category, languages=language, limit="100")
+        mine = [reel for reel in page["reels"] if reel["creator"]["username"] == username]
+        assert mine and all(reel["primary_category"] == category for reel in page["reels"]), username
+        assert all(
+            reel["outlier_score"] >= 0 and reel["score_confidence"] in ("low", "high") for reel in mine
+        )
+        posts = await feed("/api/posts", primary_categories=category, limit="100")
+        assert any(post["creator"]["username"] == username for post in posts["posts"]), username
+    options = await feed("/api/filter-options")
+    counted = {entry["name"]: entry["count"] for entry in options["primary_categories"]}
+    assert set(counted) == {"fitness", "finance", "cooking"}, counted
+    assert {entry["name"] for entry in options["languages"]} >= {"en", "es"}
+
+
 async def test_a_profile_whose_posts_cannot_be_fetched_is_ingested_and_categorised_without_them(
     stack: TestClient, sim, database_url, amqp_url, topology, pool
 ) -> None:

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient
 
+from tests.support import feed_rows
+
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 
 
@@ -78,5 +80,75 @@ async def test_page_follows_an_analysis_live_and_shows_its_results(
             assert "x" in (await page.text_content("#reels-table tbody tr td.num:nth-child(4)") or "")
             assert problems == [], problems
             await page.screenshot(path=str(output_dir / "analysis-results.png"), full_page=True)
+        finally:
+            await browser.close()
+
+
+async def test_discover_view_filters_scrolls_on_the_cursor_and_links_to_analysis(
+    api: TestClient, pool, output_dir: Path
+) -> None:
+    from playwright.async_api import async_playwright
+
+    creators, items = feed_rows.varied_set()
+    await feed_rows.seed(pool, creators, items)
+    reels = {item.content_id for item in items if item.post_type == "reel"}
+    fitness = {
+        i.content_id for i in items if i.post_type == "reel" and i.creator.primary_category == "fitness"
+    }
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
+        try:
+            page = await browser.new_page(viewport={"width": 1100, "height": 900})
+            problems: list[str] = []
+            page.on("pageerror", lambda error: problems.append(str(error)))
+            await page.goto(str(api.make_url("/discover")))
+
+            # The first page, then the rest as the reader scrolls: every reel once, then the end.
+            await page.wait_for_selector("#feed li.reel-card")
+            assert len(await page.query_selector_all("#feed li.reel-card")) == 24
+            async with asyncio.timeout(30):
+                while not await page.is_visible("#feed-end"):
+                    await page.mouse.wheel(0, 4000)
+                    await asyncio.sleep(0.05)
+            shown = await page.eval_on_selector_all(
+                "#feed li.reel-card", "cards => cards.map(c => c.dataset.contentId)"
+            )
+            assert len(shown) == len(set(shown)) and set(shown) == reels
+
+            # The niche list counts what the feed holds; choosing one keeps only its creators' reels.
+            options = await page.eval_on_selector_all("#feed-category option", "os => os.map(o => o.value)")
+            assert set(options) >= {"", "fitness", "finance"}, options
+            await page.select_option("#feed-category", "fitness")
+            await page.select_option("#feed-sort", "views")
+            await page.click("#feed-apply")
+            async with asyncio.timeout(30):
+                while not await page.is_visible("#feed-end"):
+                    await page.mouse.wheel(0, 4000)
+                    await asyncio.sleep(0.05)
+            categories = await page.eval_on_selector_all(
+                "#feed li.reel-card", "cs => cs.map(c => c.dataset.category)"
+            )
+            shown = await page.eval_on_selector_all(
+                "#feed li.reel-card", "cards => cards.map(c => c.dataset.contentId)"
+            )
+            assert set(categories) == {"fitness"} and sorted(shown) == sorted(fitness)
+            await page.screenshot(path=str(output_dir / "discover.png"), full_page=False)
+
+            # A refused filter is explained, not shown as an empty feed.
+            await page.fill("#feed-min-outlier", "-1")
+            await page.click("#feed-apply")
+            await page.wait_for_selector("#feed-error:not([hidden])")
+            assert "min_outlier_score" in (await page.text_content("#feed-error") or "")
+
+            # Each card's link opens the analysis form with its creator filled in.
+            await page.fill("#feed-min-outlier", "")
+            await page.click("#feed-apply")
+            await page.wait_for_selector("#feed li.reel-card a.analyse")
+            link = await page.get_attribute("#feed li.reel-card a.analyse", "href")
+            username = link.split("primary=", 1)[1]
+            await page.click("#feed li.reel-card a.analyse")
+            await page.wait_for_selector("#primary-username")
+            assert await page.input_value("#primary-username") == username
+            assert problems == [], problems
         finally:
             await browser.close()

@@ -51,7 +51,8 @@ def feed_item(query: FeedQuery, row: Row) -> dict[str, Any]:
         "like_count": row["like_count"],
         "comment_count": row["comment_count"],
         "outlier_score": row["outlier_score"],
-        "niche_outlier_score": row["niche_outlier_score"],
+        # Rounded as outlier_score is (libs.scoring); the sort and the cursor use the exact value.
+        "niche_outlier_score": _rounded(row["niche_outlier_score"]),
         "score_confidence": score_confidence(row["creator_reels"], row["niche_reels"]),
         "date_posted": _iso(row["date_posted"]),
         "primary_category": row["creator_primary_category"],
@@ -80,3 +81,7 @@ def feed_item(query: FeedQuery, row: Row) -> dict[str, Any]:
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
+
+
+def _rounded(score: float | None) -> float | None:
+    return None if score is None else round(score, 2)

@@ -73,6 +73,11 @@ function queryFromForm() {
   return params;
 }
 
+// A multiple as a reader takes it in: 7x, 2.5x, 1.05x.
+function times(score) {
+  return `${Number((Number(score) || 0).toPrecision(3))}x`;
+}
+
 function card(reel) {
   const item = element("li", "reel-card");
   item.dataset.contentId = reel.content_id;
@@ -90,9 +95,9 @@ function card(reel) {
   item.append(link);
 
   const scores = element("p", "reel-scores");
-  scores.append(element("span", "score outlier", `${reel.outlier_score}x creator`));
+  scores.append(element("span", "score outlier", `${times(reel.outlier_score)} creator`));
   if (reel.niche_outlier_score !== null && reel.niche_outlier_score !== undefined) {
-    scores.append(element("span", "score niche", `${reel.niche_outlier_score}x niche`));
+    scores.append(element("span", "score niche", `${times(reel.niche_outlier_score)} niche`));
   }
   if (reel.score_confidence) {
     scores.append(element("span", `confidence ${reel.score_confidence}`, `${reel.score_confidence} confidence`));
@@ -134,9 +139,10 @@ async function loadPage() {
     showError(err.message);
     state.last = true;
   } finally {
-    state.loading = false;
+    // A page of filters since replaced leaves the loading flag to the walk that replaced it.
+    if (generation === state.generation) state.loading = false;
   }
-  if (!state.last && nearBottom()) loadPage();
+  if (generation === state.generation && !state.last && nearBottom()) loadPage();
 }
 
 function nearBottom() {
