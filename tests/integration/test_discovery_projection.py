@@ -426,5 +426,7 @@ async def test_the_totals_equal_the_group_by_after_any_mix_of_events_and_a_rebui
         await create_schema(conn, "readmodel", schema)
         await replay_store(conn, schema, batch_size=batch_size)
         diffs = await compare_schemas(conn, "readmodel", schema)
-        assert [d.name for d in diffs if not d.identical] == [], [(d.name, d.problem, d.samples) for d in diffs]
+        assert [d.name for d in diffs if not d.identical] == [], [
+            (d.name, d.problem, d.samples) for d in diffs
+        ]
         assert {"content", "content_facets", "niche_baselines", "primary_profiles"} <= {d.name for d in diffs}
