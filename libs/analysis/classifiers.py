@@ -23,12 +23,12 @@ from pydantic import ValidationError
 from libs.categories import CATEGORIES, CONTENT_STYLES, LANGUAGES, MAX_KEYWORDS
 from libs.events.catalog import ProfileCategorised, ReelCategories
 
+from .asking import Rejected, ask_until_accepted
 from .chat import ChatClient
 from .classify import LOCAL_CLASSIFIER, Categorisation, ContentText, CreatorText, categorise
-from .engine import _number
+from .engine import openai_options
 from .errors import AnalysisConfigError, AnalysisEngineError
 from .llm import DEFAULT_MODEL
-from .prompt import correction_message
 from .text import shorten
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,6 @@ log = logging.getLogger(__name__)
 CLASSIFY_PROMPT_VERSION = "classify-1"
 CAPTION_CHARS = 300
 TRANSCRIPT_CHARS = 300
-MAX_PROBLEMS = 20
 # Ours to fill, not the model's: who the creator is, who decided, and the hook type the analysis
 # engine reads from the opening line.
 _OURS_PROFILE = ("username", "classifier", "account_type")
@@ -68,13 +67,6 @@ class LocalClassifier:
 
     async def close(self) -> None:
         return None
-
-
-class _Rejected(Exception):
-    def __init__(self, outcome: str, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.outcome = outcome
-        self.problems = problems[:MAX_PROBLEMS]
 
 
 class OpenAICompatibleClassifier:
@@ -130,40 +122,15 @@ class OpenAICompatibleClassifier:
             {"role": "system", "content": system_prompt()},
             {"role": "user", "content": user_message(creator, content)},
         ]
-        messages, problems = base, []
-        for attempt in range(1, self.max_attempts + 1):
-            completion = await self.chat.complete(
-                {
-                    "model": self.model,
-                    "messages": messages,
-                    "temperature": 0,
-                    "response_format": {"type": "json_object"},
-                }
-            )
-            try:
-                answer = self._accept(completion.content, creator, content, local)
-            except _Rejected as rejected:
-                CLASSIFIER_ANSWERS.labels(rejected.outcome).inc()
-                problems = rejected.problems
-                log.warning(
-                    "categorisation answer %d/%d rejected (%s): %s",
-                    attempt,
-                    self.max_attempts,
-                    rejected.outcome,
-                    problems[0],
-                )
-                # Only the latest answer goes back, so retries do not grow the request without bound.
-                messages = [
-                    *base,
-                    {"role": "assistant", "content": completion.content},
-                    {"role": "user", "content": correction_message(problems)},
-                ]
-                continue
-            CLASSIFIER_ANSWERS.labels("accepted").inc()
-            return answer
-        raise AnalysisEngineError(
-            f"The language model ({self.model}) gave no valid categorisation in {self.max_attempts} "
-            f"attempts; last problems: {'; '.join(problems[:5])}"
+        return await ask_until_accepted(
+            self.chat,
+            model=self.model,
+            messages=base,
+            temperature=0,
+            max_attempts=self.max_attempts,
+            accept=lambda completion: self._accept(completion.content, creator, content, local),
+            answers=CLASSIFIER_ANSWERS,
+            what="categorisation",
         )
 
     def _accept(
@@ -172,14 +139,14 @@ class OpenAICompatibleClassifier:
         try:
             payload = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
-            raise _Rejected("invalid_json", [f"the answer is not valid JSON: {exc}"]) from None
+            raise Rejected("invalid_json", [f"the answer is not valid JSON: {exc}"]) from None
         if not isinstance(payload, dict):
-            raise _Rejected("invalid_json", ["the answer must be a JSON object"])
+            raise Rejected("invalid_json", ["the answer must be a JSON object"])
         problems: list[str] = []
         profile = _profile(payload.get("profile"), creator, self.version, problems)
         items = _content(payload.get("content"), content, local, problems)
         if problems or profile is None or items is None:
-            raise _Rejected("schema_invalid", problems or ["the answer is incomplete"])
+            raise Rejected("schema_invalid", problems or ["the answer is incomplete"])
         return Categorisation(profile, items)
 
 
@@ -324,14 +291,4 @@ def classifier_from_env(
         return LocalClassifier()
     if choice != "openai":
         raise AnalysisConfigError(f"CLASSIFIER must be 'local' or 'openai', not {choice!r}")
-    missing = [name for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY") if not (env.get(name) or "").strip()]
-    if missing:
-        raise AnalysisConfigError(f"CLASSIFIER=openai needs {' and '.join(missing)} in the environment")
-    return OpenAICompatibleClassifier(
-        base_url=env["OPENAI_BASE_URL"].strip(),
-        api_key=env["OPENAI_API_KEY"].strip(),
-        model=(env.get("OPENAI_MODEL") or DEFAULT_MODEL).strip(),
-        timeout_s=_number(env, "OPENAI_TIMEOUT_S", 60.0),
-        max_attempts=int(_number(env, "OPENAI_MAX_ATTEMPTS", 3)),
-        session=session,
-    )
+    return OpenAICompatibleClassifier(**openai_options(env, "CLASSIFIER"), session=session)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Protocol
+from typing import Any, Protocol
 
 import aiohttp
 
@@ -42,18 +42,21 @@ def engine_from_env(
         return LocalEngine(clock=clock)
     if choice != "openai":
         raise AnalysisConfigError(f"ANALYSIS_ENGINE must be 'local' or 'openai', not {choice!r}")
+    return OpenAICompatibleEngine(**openai_options(env, "ANALYSIS_ENGINE"), session=session, clock=clock)
+
+
+def openai_options(env: Mapping[str, str], setting: str) -> dict[str, Any]:
+    """The OPENAI_* settings, for `setting`=openai (the analysis engine's or the classifier's)."""
     missing = [name for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY") if not (env.get(name) or "").strip()]
     if missing:
-        raise AnalysisConfigError(f"ANALYSIS_ENGINE=openai needs {' and '.join(missing)} in the environment")
-    return OpenAICompatibleEngine(
-        base_url=env["OPENAI_BASE_URL"].strip(),
-        api_key=env["OPENAI_API_KEY"].strip(),
-        model=(env.get("OPENAI_MODEL") or DEFAULT_MODEL).strip(),
-        timeout_s=_number(env, "OPENAI_TIMEOUT_S", 60.0),
-        max_attempts=int(_number(env, "OPENAI_MAX_ATTEMPTS", 3)),
-        session=session,
-        clock=clock,
-    )
+        raise AnalysisConfigError(f"{setting}=openai needs {' and '.join(missing)} in the environment")
+    return {
+        "base_url": env["OPENAI_BASE_URL"].strip(),
+        "api_key": env["OPENAI_API_KEY"].strip(),
+        "model": (env.get("OPENAI_MODEL") or DEFAULT_MODEL).strip(),
+        "timeout_s": _number(env, "OPENAI_TIMEOUT_S", 60.0),
+        "max_attempts": int(_number(env, "OPENAI_MAX_ATTEMPTS", 3)),
+    }
 
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:

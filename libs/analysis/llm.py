@@ -14,31 +14,23 @@ import orjson
 from prometheus_client import Counter
 from pydantic import ValidationError
 
+from .asking import Rejected, ask_until_accepted
 from .chat import ChatClient
-from .errors import AnalysisEngineError
 from .grounding import grounding_errors
 from .local import Clock, utc_now
 from .models import AnalysisInput
-from .prompt import PROMPT_VERSION, correction_message, system_prompt, user_message
+from .prompt import PROMPT_VERSION, system_prompt, user_message
 from .results import AnalysisData, validate_analysis
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "gpt-4o-mini"
-MAX_PROBLEMS = 20
 
 LLM_ANSWERS = Counter(
     "viralspot_analysis_llm_answers_total",
     "Answers of the language model, accepted or why they were rejected",
     ["outcome"],
 )
-
-
-class _Rejected(Exception):
-    def __init__(self, outcome: str, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.outcome = outcome
-        self.problems = problems[:MAX_PROBLEMS]
 
 
 class OpenAICompatibleEngine:
@@ -93,41 +85,17 @@ class OpenAICompatibleEngine:
             {"role": "system", "content": system_prompt()},
             {"role": "user", "content": user_message(analysis_input)},
         ]
-        messages = base
-        problems: list[str] = []
-        for attempt in range(1, self.max_attempts + 1):
-            completion = await self.chat.complete(
-                {
-                    "model": self.model,
-                    "messages": messages,
-                    "temperature": self.temperature,
-                    "response_format": {"type": "json_object"},
-                }
-            )
-            try:
-                data = self._accept(completion.content, completion.finish_reason, analysis_input)
-            except _Rejected as rejected:
-                LLM_ANSWERS.labels(rejected.outcome).inc()
-                problems = rejected.problems
-                log.warning(
-                    "language model answer %d/%d rejected (%s): %s",
-                    attempt,
-                    self.max_attempts,
-                    rejected.outcome,
-                    problems[0],
-                )
-                # Only the latest answer goes back, so retries do not grow the request without bound.
-                messages = [
-                    *base,
-                    {"role": "assistant", "content": completion.content},
-                    {"role": "user", "content": correction_message(problems)},
-                ]
-                continue
-            LLM_ANSWERS.labels("accepted").inc()
-            return data
-        raise AnalysisEngineError(
-            f"The language model ({self.model}) gave no valid analysis in {self.max_attempts} attempts; "
-            f"last problems: {'; '.join(problems[:5])}"
+        return await ask_until_accepted(
+            self.chat,
+            model=self.model,
+            messages=base,
+            temperature=self.temperature,
+            max_attempts=self.max_attempts,
+            accept=lambda completion: self._accept(
+                completion.content, completion.finish_reason, analysis_input
+            ),
+            answers=LLM_ANSWERS,
+            what="analysis",
         )
 
     def _accept(self, content: str, finish_reason: str | None, analysis_input: AnalysisInput) -> AnalysisData:
@@ -135,9 +103,9 @@ class OpenAICompatibleEngine:
             payload = orjson.loads(content)
         except orjson.JSONDecodeError as exc:
             cut = " (the answer was cut off: keep texts shorter)" if finish_reason == "length" else ""
-            raise _Rejected("invalid_json", [f"the answer is not valid JSON: {exc}{cut}"]) from None
+            raise Rejected("invalid_json", [f"the answer is not valid JSON: {exc}{cut}"]) from None
         if not isinstance(payload, dict):
-            raise _Rejected("invalid_json", ["the answer must be a JSON object"])
+            raise Rejected("invalid_json", ["the answer must be a JSON object"])
         summary = payload.get("analysis_summary")
         if isinstance(summary, dict):
             # Who wrote it and when are ours to say, not the model's.
@@ -150,10 +118,10 @@ class OpenAICompatibleEngine:
             # Field errors hide the count checks, which pydantic runs last; name both in one go.
             if not any(problem.startswith("answer:") for problem in problems):
                 problems += _count_problems(payload, analysis_input.hooks_count)
-            raise _Rejected("schema_invalid", problems) from None
+            raise Rejected("schema_invalid", problems) from None
         problems = grounding_errors(data, analysis_input)
         if problems:
-            raise _Rejected("ungrounded", problems)
+            raise Rejected("ungrounded", problems)
         return data
 
 
