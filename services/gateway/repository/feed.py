@@ -126,13 +126,10 @@ async def feed_rows(conn: asyncpg.Connection, query: FeedQuery) -> list[asyncpg.
     sql = feed_statement(query, statement)
     # A statement of its own each time, so it is planned for these values: a cached statement turns
     # to a generic plan after five runs, and the plan that suits one filter's values (walk the sort's
-    # index) can cost a full walk for another's (a combination that matches almost nothing).
-    async with conn.transaction(readonly=True):
-        # JIT compiling costs tens of milliseconds, more than any page; the planner turns it on for
-        # statements it estimates dear (a selective filter it cannot use an index for).
-        await conn.execute("SET LOCAL jit = off")
-        prepared = await conn.prepare(sql)
-        return await prepared.fetch(*statement.args)
+    # index) can cost a full walk for another's (a combination that matches almost nothing). Two round
+    # trips; JIT, which would cost more than any page, is off on the gateway's connections (runtime).
+    prepared = await conn.prepare(sql)
+    return await prepared.fetch(*statement.args)
 
 
 def feed_statement(query: FeedQuery, statement: _Statement) -> str:
