@@ -14,7 +14,7 @@ from typing import Any
 
 import uvloop
 
-from bench import analysis, backbone, http_load, ingest, report, sse
+from bench import analysis, backbone, discovery, http_load, ingest, report, sse
 from bench.environment import BenchEnvironment, progress
 from bench.http_load import ensure_bench_tools
 from libs.runtime.logging import configure_logging
@@ -72,6 +72,7 @@ SECTIONS: dict[str, Callable[[BenchEnvironment], Awaitable[dict[str, Any]]]] = {
     "analysis": analysis.section,
     "status": analysis.status_section,
     "sse": sse.idle_streams,
+    "discovery": discovery.section,
 }
 
 

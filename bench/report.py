@@ -9,6 +9,8 @@ from typing import Any, NamedTuple
 
 from bench.analysis import CRITICAL_PATH_GOAL, JOB_GOAL_S, STATUS_GOALS
 from bench.cpu import GROUPS
+from bench.discovery import FILTER_OPTIONS_SAMPLES, PAGE_DEEP
+from bench.discovery import GOALS as FEED_GOALS
 
 RESULTS = Path(__file__).with_name("results")
 
@@ -390,6 +392,69 @@ def sse_section(sse: dict[str, Any]) -> Section:
     return Section(lines, cpu, method)
 
 
+def discovery_section(d: dict[str, Any]) -> Section:
+    seed, cost = d["seed"], d["projection"]
+    columns = ("case", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "non-2xx", "errors", "goal")
+
+    def row(label: str, c: dict[str, Any], goal: str) -> str:
+        figures = (c["requests_per_s"], c["p50_ms"], c["p90_ms"], c["p99_ms"], c["max_ms"])
+        return _row(label, *figures, c["non_2xx"], c["socket_errors"] + c["timeouts"], goal)
+
+    def p99_goal(c: dict[str, Any]) -> str:
+        return f"p99 < {FEED_GOALS['p99_ms']} ms: {_check(c['p99_ms'] < FEED_GOALS['p99_ms'] and not c['non_2xx'])}"
+
+    first, deep = d["mix"][0], d["deep_page"]
+    deep_ratio = deep["p99_ms"] / first["p99_ms"]
+    options, loaded = d["filter_options"], d["filter_options_loaded"]
+    cost_ok = cost["ratio"] <= FEED_GOALS["categorised_ratio"]
+    lines = [
+        f"## 7. Discovery feed over {seed['reels']:,} reels of {seed['creators']:,} creators "
+        f"({d['load_generator']}, {d['connections']} connections, {d['seconds']} s each after a "
+        f"{d['warmup_s']} s warm-up)",
+        "",
+        f"Seeded through the store and the rebuild's replay: {seed['events']:,} events appended in "
+        f"{seed['append_s']} s, replayed into the read model in {seed['replay_s']} s "
+        f"({seed['replay_reels_per_s']:,} reels/s); the content table holds {seed['content_table_mib']} MiB "
+        "with its indexes.",
+        "",
+        _row(*columns),
+        _row(*["---"] * len(columns)),
+        *(row(c["label"], c, p99_goal(c)) for c in d["mix"]),
+        row(
+            f"popular, page {PAGE_DEEP} by cursor",
+            deep,
+            f"p99 within {FEED_GOALS['deep_page_ratio']}x of page 1 ({deep_ratio:.2f}x): "
+            f"{_check(deep_ratio <= FEED_GOALS['deep_page_ratio'])}",
+        ),
+        row("GET /api/filter-options", loaded, ""),
+        "",
+        f"GET /api/filter-options on one connection: p50 {options['p50_ms']} ms, p99 {options['p99_ms']} ms "
+        f"(goal under {FEED_GOALS['filter_options_ms']} ms: "
+        f"{_check(options['p99_ms'] < FEED_GOALS['filter_options_ms'])}).",
+        "",
+        f"Projecting a categorised reel: {cost['categorised_us_per_reel']} us against "
+        f"{cost['uncategorised_us_per_reel']} us uncategorised, ratio {cost['ratio']} "
+        f"(goal at most {FEED_GOALS['categorised_ratio']}: {_check(cost_ok)}).",
+    ]
+    cpu = [(f"feed, {c['label']}", c["cpu_cores"]) for c in d["mix"]]
+    cpu += [(f"feed, page {PAGE_DEEP}", deep["cpu_cores"]), ("filter-options", loaded["cpu_cores"])]
+    method = [
+        f"7. `bench/discovery.py`: {seed['creators']:,} creators of {seed['reels'] // seed['creators']} reels "
+        "each (20 niches in turn, views log-normal around a per-creator median, dates over 400 days, "
+        "captions of 4 words out of 20), their ProfileIngested, ProfileCategorised and ReelsCategorised "
+        "events appended to the store of a database of their own, then replayed into its read model by "
+        "`cli.readmodels.replay_store` (the code `viralspot readmodels rebuild` runs) and ANALYZEd. A "
+        "gateway process of its own serves that database; wrk (`get` mode) sends one fixed GET /api/reels "
+        "query per row (limit 24). Page "
+        f"{PAGE_DEEP}: the cursor reached by walking pages 1..{PAGE_DEEP - 1} of the popular sort. "
+        f"filter-options: {FILTER_OPTIONS_SAMPLES} sequential requests on one keep-alive connection. "
+        f"Projection cost: {cost['profiles']} creators of {cost['reels_per_profile']} reels through "
+        "Projector.apply_batch in batches of 256 events, with and without the categorisation events, each "
+        f"on a fresh database, alternated {cost['rounds']} times, best of each.",
+    ]
+    return Section(lines, cpu, method)
+
+
 SECTIONS: dict[str, Callable[[dict[str, Any]], Section]] = {
     "backbone": backbone_section,
     "http": http_section,
@@ -397,6 +462,7 @@ SECTIONS: dict[str, Callable[[dict[str, Any]], Section]] = {
     "analysis": analysis_section,
     "status": status_section,
     "sse": sse_section,
+    "discovery": discovery_section,
 }
 
 
