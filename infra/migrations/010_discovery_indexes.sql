@@ -72,7 +72,12 @@ CREATE INDEX content_feed_keywords_idx ON readmodel.content USING gin (keywords)
 -- The filters that can keep few reels on their own or together (a niche, a language, a style): the
 -- planner combines them (BitmapAnd) and sorts what they keep, where walking a sort's index would step
 -- over nearly every reel to find none.
-CREATE INDEX content_feed_reels_creator_category_idx ON readmodel.content (creator_primary_category)
+-- Browsing one niche is the feed's main use: its two main sorts walk the niche's own range in order
+-- (one category given is `= $n`, which can lead an index; a list of them is combined as a bitmap).
+CREATE INDEX content_feed_reels_niche_outlier_idx
+    ON readmodel.content (creator_primary_category, outlier_score DESC, content_id DESC) WHERE post_type = 'reel';
+CREATE INDEX content_feed_reels_niche_views_idx
+    ON readmodel.content (creator_primary_category, view_count DESC NULLS LAST, content_id DESC)
     WHERE post_type = 'reel';
 CREATE INDEX content_feed_reels_language_idx ON readmodel.content (language) WHERE post_type = 'reel';
 CREATE INDEX content_feed_reels_style_idx ON readmodel.content (content_style) WHERE post_type = 'reel';

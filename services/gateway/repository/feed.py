@@ -51,6 +51,11 @@ _LISTS = {
     "content_styles": "c.content_style = ANY({})",
     "excluded_usernames": "c.username <> ALL({})",
 }
+_ONE = {
+    name: sql.replace(" = ANY({})", " = {}").replace(" <> ALL({})", " <> {}")
+    for name, sql in _LISTS.items()
+    if name != "keywords"
+}
 _RANGES = {
     "outlier_score": ("c.outlier_score", "float8"),
     "views": ("c.view_count", "int8"),
@@ -234,7 +239,12 @@ def _filters(query: FeedQuery, statement: _Statement) -> list[str]:
     for name, values in f.lists.items():
         if name == "content_types" and set(CONTENT_TYPES[query.kind]) <= set(values):
             continue  # every type of the kind: no filter
-        where.append(_LISTS[name].format(statement.arg(list(values), "text[]")))
+        if len(values) == 1 and name in _ONE:
+            # `= $n`, not `= ANY($n)`: an equality can lead an index range in the sort's order
+            # (content_feed_reels_niche_*_idx), an array cannot.
+            where.append(_ONE[name].format(statement.arg(values[0], "text")))
+        else:
+            where.append(_LISTS[name].format(statement.arg(list(values), "text[]")))
     for name, (low, high) in f.ranges.items():
         column, cast = _RANGES[name]
         if low is not None:
