@@ -31,16 +31,23 @@ def locked_versions(lock: Path = ROOT / "requirements.lock") -> dict[str, tuple[
 
 def runtime_closure(pyproject: Path = ROOT / "pyproject.toml") -> set[str]:
     """Canonical names of the runtime dependencies and everything they need, per installed metadata."""
-    todo = [Requirement(r) for r in tomllib.loads(pyproject.read_text())["project"]["dependencies"]]
+    top = [Requirement(r) for r in tomllib.loads(pyproject.read_text())["project"]["dependencies"]]
+    # Images are Linux on the same Python as the lock, so markers are judged here; a dependency of an
+    # extra counts only where the extra was asked for (PyJWT[crypto] brings cryptography).
+    todo = [req for req in top if req.marker is None or req.marker.evaluate({"extra": ""})]
     seen: set[str] = set()
+    visited: set[tuple[str, frozenset[str]]] = set()
     while todo:
         req = todo.pop()
-        name = canonicalize_name(req.name)
-        # Images are Linux on the same Python as the lock, so markers are judged here; no extras wanted.
-        if name in seen or (req.marker is not None and not req.marker.evaluate({"extra": ""})):
+        name, extras = canonicalize_name(req.name), frozenset(req.extras)
+        if (name, extras) in visited:
             continue
+        visited.add((name, extras))
         seen.add(name)
-        todo.extend(Requirement(r) for r in metadata.requires(req.name) or [])
+        for dependency in (Requirement(r) for r in metadata.requires(req.name) or []):
+            marker = dependency.marker
+            if marker is None or any(marker.evaluate({"extra": extra}) for extra in {"", *extras}):
+                todo.append(dependency)
     return seen
 
 

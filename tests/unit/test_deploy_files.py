@@ -203,6 +203,8 @@ def test_services_get_their_environment() -> None:
     gateway = services_["gateway"]["environment"]
     assert gateway["GATEWAY_HOST"] == "0.0.0.0"
     assert gateway["ADMIN_TOKEN"].startswith("${ADMIN_TOKEN:?")
+    # Anyone may sign in as anyone with the development sign-in: `make run` only, never a container.
+    assert "AUTH_DEV_LOGIN" not in gateway
 
 
 @pytest.mark.skipif(
@@ -265,7 +267,9 @@ def test_runtime_requirements_are_in_step_with_the_lock() -> None:
     assert runtime_lock.RUNTIME_LOCK.read_text() == runtime_lock.render(), (
         "infra/docker/requirements-runtime.txt is stale; run `python -m infra.docker.runtime_lock`"
     )
-    assert not {"pytest", "ruff", "mypy"} & set(re.findall(r"^([\w.-]+)==", runtime_lock.render(), re.M))
+    names = set(re.findall(r"^([\w.-]+)==", runtime_lock.render(), re.M))
+    assert not {"pytest", "ruff", "mypy"} & names
+    assert "cryptography" in names  # asked for as an extra, PyJWT[crypto]: the image verifies RS256 too
 
 
 def test_services_import_no_other_service() -> None:
