@@ -15,6 +15,13 @@ if [ -z "${ADMIN_TOKEN:-}" ]; then
     echo "ADMIN_TOKEN was not set; generated one for this run: $ADMIN_TOKEN"
 fi
 export ADMIN_TOKEN
+# The development sign-in (POST /api/auth/dev-token) signs with AUTH_JWT_SECRET: a random one per run
+# unless given, so its tokens end with the run.
+export AUTH_DEV_LOGIN="${AUTH_DEV_LOGIN:-1}"
+if [ -z "${AUTH_JWT_SECRET:-}" ]; then
+    AUTH_JWT_SECRET="$($PY -c 'import secrets; print(secrets.token_urlsafe(32))')"
+fi
+export AUTH_JWT_SECRET
 # Without a RapidAPI key the services talk to the local Instagram simulator.
 if [ -z "${RAPIDAPI_KEY:-}" ]; then
     export INSTAGRAM_SCRAPER_URL="${INSTAGRAM_SCRAPER_URL:-http://127.0.0.1:$SIM_PORT}"
@@ -48,5 +55,8 @@ start crawler OPS_PORT=8003 $PY -m services.crawler
 start gateway $PY -m services.gateway
 
 echo "gateway: http://127.0.0.1:$GATEWAY_PORT  (metrics: /metrics, health: /healthz, /readyz)"
+if [ "$AUTH_DEV_LOGIN" = "1" ]; then
+    echo "development sign-in: curl -X POST http://127.0.0.1:$GATEWAY_PORT/api/auth/dev-token -d '{\"user\": \"maya\"}'"
+fi
 wait -n "${pids[@]}" || true
 echo "a process exited; see .run/*.log"

@@ -11,7 +11,7 @@ from prometheus_client import Counter, Histogram
 from libs.events import EventStore
 from libs.events.db import FairPool
 from libs.runtime.service import ServiceRuntime
-from services.gateway import job_events, keys
+from services.gateway import cors, identity, job_events, keys
 from services.gateway.errors import error_middleware
 from services.gateway.routes import setup_routes
 from services.gateway.settings import GatewaySettings
@@ -43,9 +43,11 @@ async def metrics_middleware(
 
 def create_app(runtime: ServiceRuntime, settings: GatewaySettings) -> web.Application:
     # The metrics middleware wraps the error one, so error statuses are counted too; the input guard
-    # runs inside the error middleware, so what it refuses gets the JSON error envelope.
+    # runs inside the error middleware, so what it refuses gets the JSON error envelope. CORS preflights
+    # are answered before the guard and the router's 405.
     app = web.Application(
-        client_max_size=MAX_BODY, middlewares=[metrics_middleware, error_middleware, input_guard]
+        client_max_size=MAX_BODY,
+        middlewares=[metrics_middleware, error_middleware, cors.preflight, input_guard],
     )
     assert runtime.pool is not None
     # Requests queue for connections in arrival order (the relay uses the runtime's pool directly).
@@ -54,5 +56,7 @@ def create_app(runtime: ServiceRuntime, settings: GatewaySettings) -> web.Applic
     app[keys.RUNTIME] = runtime
     app[keys.SETTINGS] = settings
     setup_routes(app, runtime.name, runtime.ready)
+    identity.attach(app)
+    cors.attach(app)
     job_events.attach(app)
     return app

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from services.gateway import keys
 from services.gateway.errors import ApiError
+from services.gateway.settings import GatewaySettings
 
 
 def require_admin(request: web.Request) -> None:
@@ -23,11 +24,15 @@ def require_admin(request: web.Request) -> None:
             troubleshooting="Send 'Authorization: Bearer <ADMIN_TOKEN>'.",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    configured = request.app[keys.SETTINGS].admin_token
+    if not admin_token_matches(request.app[keys.SETTINGS], token):
+        raise ApiError(403, "FORBIDDEN", "The admin token is not valid.")
+
+
+def admin_token_matches(settings: GatewaySettings, token: str) -> bool:
+    configured = settings.admin_token
     expected = configured.get_secret_value() if configured is not None else ""
     # With no token configured every token is wrong: admin endpoints are never open by default.
-    if not expected or not hmac.compare_digest(_sent_bytes(token), expected.encode()):
-        raise ApiError(403, "FORBIDDEN", "The admin token is not valid.")
+    return bool(expected) and hmac.compare_digest(_sent_bytes(token), expected.encode())
 
 
 def _sent_bytes(token: str) -> bytes:

@@ -1,11 +1,26 @@
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 from libs.runtime.config import ServiceSettings
 
+# Asymmetric only: HS256 is verified with AUTH_JWT_SECRET alone, never with a key a JWKS publishes.
+JwksAlgorithm = Literal[
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"
+]
+DEFAULT_JWKS_ALGORITHMS: tuple[JwksAlgorithm, ...] = ("RS256", "ES256")
+# An origin as browsers send it: scheme, host and port, nothing after.
+_ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$|^https?://\[[0-9a-f:.]+\](:[0-9]{1,5})?$")
+
 
 class GatewaySettings(ServiceSettings):
+    # A refused setting may be a secret (a short AUTH_JWT_SECRET): its value stays out of the error.
+    model_config = SettingsConfigDict(hide_input_in_errors=True)
+
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8000
     admin_token: SecretStr | None = None
@@ -16,3 +31,56 @@ class GatewaySettings(ServiceSettings):
     sse_heartbeat_s: float = Field(default=15.0, gt=0, le=300)
     sse_client_buffer: int = Field(default=64, ge=4, le=10_000)
     sse_disconnect_check_s: float = Field(default=1.0, gt=0, le=60)
+    # Users: `Authorization: Bearer <JWT>` from an identity provider (services/gateway/identity.py).
+    auth_jwt_secret: SecretStr | None = None
+    auth_jwks_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    auth_jwks_algorithms: Annotated[list[JwksAlgorithm], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_JWKS_ALGORITHMS), min_length=1
+    )
+    auth_jwt_issuer: str | None = None
+    auth_jwt_audience: str | None = None
+    auth_jwt_leeway_s: float = Field(default=30.0, ge=0, le=300)
+    auth_jwks_ttl_s: float = Field(default=300.0, gt=0, le=86_400)
+    # However many tokens name a kid the keys lack, the JWKS is fetched at most this often.
+    auth_jwks_min_refetch_s: float = Field(default=30.0, ge=0, le=3600)
+    auth_jwks_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    # POST /api/auth/dev-token, for `make run` only (also needs AUTH_JWT_SECRET).
+    auth_dev_login: bool = False
+    auth_dev_token_ttl_s: int = Field(default=3600, ge=60, le=86_400)
+    # Browsers on these origins may call the API (services/gateway/cors.py); none by default.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    cors_max_age_s: int = Field(default=600, ge=0, le=86_400)
+
+    @field_validator(
+        "auth_jwt_secret", "auth_jwks_url", "auth_jwt_issuer", "auth_jwt_audience", mode="before"
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        # docker compose passes `${AUTH_JWT_SECRET:-}` as an empty string when the operator sets none.
+        return None if value == "" else value
+
+    @field_validator("auth_jwt_secret")
+    @classmethod
+    def _secret_length(cls, value: SecretStr | None) -> SecretStr | None:
+        # RFC 7518 3.2: an HS256 key at least as long as the hash; a shorter one is guessable offline.
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("AUTH_JWT_SECRET must be at least 32 characters")
+        return value
+
+    @field_validator("auth_jwks_algorithms", "cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, values: list[str]) -> list[str]:
+        origins = [value.rstrip("/").lower() for value in values]
+        for origin in origins:
+            if not _ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"'{origin}' is not an origin such as https://app.example.com (no '*', no path)"
+                )
+        return list(dict.fromkeys(origins))

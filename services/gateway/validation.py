@@ -23,7 +23,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 BODY_WHITESPACE = "\t\n\r"
 _INT64 = 2**63
 HEADER_WHITESPACE = "\t"
-# require_admin answers 401/403 for any Authorization value: a client learns it is the credential.
+# require_admin and identity.caller answer 401/403 for any Authorization value: a client learns it is
+# the credential that is wrong.
 _HEADERS_CHECKED_BY_THEIR_READER = frozenset({hdrs.AUTHORIZATION.lower()})
 
 M = TypeVar("M", bound=BaseModel)

@@ -96,7 +96,16 @@ def fuzz_gateway(template_db: str, amqp_url: str) -> Iterator[BackgroundGateway]
     name = infra.unique("vs_t")
     database_url = asyncio.run(infra.create_database(name, template=template_db))
     topology = Topology(namespace=infra.unique("fz"), retry=TEST_RETRY)
-    settings = make_settings(GatewaySettings, database_url, amqp_url, topology, admin_token=ADMIN_TOKEN)
+    settings = make_settings(
+        GatewaySettings,
+        database_url,
+        amqp_url,
+        topology,
+        admin_token=ADMIN_TOKEN,
+        # The development sign-in on, so its operation is fuzzed rather than only found missing.
+        auth_dev_login=True,
+        auth_jwt_secret="fuzz-jwt-secret-long-enough-for-hs256",
+    )
     try:
         with BackgroundGateway(settings, seed=seed_examples) as gateway:
             yield gateway
