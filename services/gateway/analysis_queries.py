@@ -6,7 +6,7 @@ from aiohttp import web
 
 from libs.events.topology import message_count
 from services.gateway import keys, repository
-from services.gateway.analysis_status import read_job_status
+from services.gateway.analysis_status import read_job_status_or_request
 from services.gateway.errors import ApiError
 from services.gateway.responses import iso, jsonable, ok
 from services.gateway.validation import normalise_username, parse_session_id
@@ -14,13 +14,13 @@ from services.gateway.validation import normalise_username, parse_session_id
 
 async def job_status(request: web.Request) -> web.Response:
     session_id = parse_session_id(request.match_info["session_id"])
-    status = await read_job_status(request.app[keys.POOL], session_id)
+    status = await read_job_status_or_request(request.app[keys.POOL], request.app[keys.STORE], session_id)
     if status is None:
         raise ApiError(
             404,
             "QUEUE_NOT_FOUND",
             "Queue entry not found",
-            troubleshooting="The session has no analysis yet; a job just created appears within moments.",
+            troubleshooting="No analysis has this session id.",
         )
     return ok(status)
 

@@ -3,29 +3,47 @@ live stream (job_events) shows it too: read from the read model's summary, with 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
-
+from libs.events import EventStore
+from libs.events.catalog import analysis_stream
 from libs.events.db import FairPool
 from services.gateway import repository
-from services.gateway.domain.analysis_jobs import progress_stage, status_category
+from services.gateway.domain.analysis_jobs import progress_stage, requested_summary, status_category
 from services.gateway.responses import iso
 
 OVERDUE = timedelta(minutes=30)
 
 
 async def read_job_status(pool: FairPool, session_id: str) -> dict[str, Any] | None:
-    """None when the session has no analysis in the read model (yet: a job just created appears within
-    moments)."""
+    """The job as the read model shows it; None when it has no row (yet: a job just created appears
+    within moments)."""
     row = await repository.job_status_row(pool, session_id)
     if row is None:
         return None
     return describe_job(row, row["competitor_rows"] or [], datetime.now(UTC))
 
 
-def describe_job(row: asyncpg.Record, competitors: list[Any], now: datetime) -> dict[str, Any]:
+async def read_job_status_or_request(
+    pool: FairPool, store: EventStore, session_id: str
+) -> dict[str, Any] | None:
+    """As read_job_status, and a job just created that the projector has not shown yet answers from its
+    stream (read-your-writes: its creator polls it at once); None when the session has no analysis."""
+    status = await read_job_status(pool, session_id)
+    if status is not None:
+        return status
+    queue_id = await repository.queue_id_of_session(pool, session_id)
+    if queue_id is None:
+        return None
+    async with pool.acquire() as conn:
+        summary = requested_summary(await store.read_stream(conn, analysis_stream(str(queue_id))))
+    # The session's row and its AnalysisRequested commit together: None only for a store without it.
+    return describe_job(*summary, datetime.now(UTC)) if summary is not None else None
+
+
+def describe_job(row: Mapping[str, Any], competitors: list[Any], now: datetime) -> dict[str, Any]:
     """Seed 001's response: the stored fields plus the computed ones of its Nest.js version."""
     status, progress = row["status"], row["progress_percentage"]
     started, completed = row["started_processing_at"], row["completed_at"]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from libs.events.catalog import AnalysisCancelled, AnalysisTriggered
 from libs.events.envelope import Envelope
@@ -52,6 +53,46 @@ def fold(events: list[Envelope]) -> AnalysisJobState:
                 if state.status in ("pending", "processing"):
                     state.status = "cancelled"
     return state
+
+
+def requested_summary(events: list[Envelope]) -> tuple[dict[str, Any], list[tuple[Any, ...]]] | None:
+    """The job's summary row and competitor rows as the projector will write them from its request, for
+    a job the read model does not show yet (read-your-writes); None without an AnalysisRequested.
+    Only what the gateway itself decides can be in the stream that early: the request, a cancel."""
+    requested = next((e for e in events if e.event_type == "AnalysisRequested"), None)
+    if requested is None:
+        return None
+    state, p = fold(events), requested.payload
+    strategy = p.get("content_strategy") or {}
+    competitors = list(p.get("competitors", []))
+    row = {
+        "id": p["queue_id"],
+        "session_id": p["session_id"],
+        "primary_username": p["primary_username"],
+        "status": state.status,
+        "priority": p["priority"],
+        "progress_percentage": 0,
+        "current_step": "cancelled" if state.status == "cancelled" else "queued",
+        "error_message": None,
+        "content_type": strategy.get("contentType"),
+        "target_audience": strategy.get("targetAudience"),
+        "main_goals": strategy.get("goals"),
+        "full_content_strategy": strategy,
+        "analysis_settings": p.get("analysis_settings") or {},
+        "active_competitors_count": len(competitors),
+        "total_competitors_count": len(competitors),
+        "submitted_at": requested.occurred_at,
+        "started_processing_at": None,
+        "completed_at": None,
+        "auto_rerun_enabled": p["auto_rerun_enabled"],
+        "rerun_frequency_hours": p["rerun_frequency_hours"],
+        "total_runs": 0,
+        "last_analysis_at": None,
+        "next_scheduled_run": None,
+    }
+    # (username, processing_status, selection_method, added_at, error_message), as the summary's rows.
+    rows = [(name, "pending", "manual", requested.occurred_at, None) for name in competitors]
+    return row, rows
 
 
 class Refused(Exception):
