@@ -102,23 +102,32 @@ def parse_media(payload: Any, shortcode: str) -> Reel:
     return parse_reel(media, shortcode=shortcode)
 
 
-def parse_reel(media: dict[str, Any], shortcode: str | None = None) -> Reel:
+def _media_fields(media: dict[str, Any], kind: str, shortcode: str | None = None) -> dict[str, Any]:
+    """What a reel and a post share: identity, publish time, caption and counts."""
     code = as_optional_str(first(media, "code", "shortcode")) or shortcode
     if not code:
-        raise ProviderBadResponse("A reel came back without a shortcode")
+        raise ProviderBadResponse(f"A {kind} came back without a shortcode")
     taken_at = as_time(first(media, "taken_at", "taken_at_timestamp"))
     if taken_at is None:
-        raise ProviderBadResponse(f"The reel '{code}' came back without a publish time")
+        raise ProviderBadResponse(f"The {kind} '{code}' came back without a publish time")
     pk = first(media, "pk", "id")
+    comments = first(media, "comment_count", ("edge_media_to_parent_comment", "count"))
+    return {
+        "pk": str(pk).split("_")[0] if pk is not None else code,
+        "shortcode": code,
+        "caption": _caption(media),
+        "like_count": as_int(first(media, "like_count", ("edge_media_preview_like", "count"))) or 0,
+        "comment_count": as_int(comments) or 0,
+        "taken_at": taken_at,
+    }
+
+
+def parse_reel(media: dict[str, Any], shortcode: str | None = None) -> Reel:
+    fields = _media_fields(media, "reel", shortcode)
     return Reel(
-        pk=str(pk).split("_")[0] if pk is not None else code,
-        shortcode=code,
-        url=reel_url(code),
-        caption=_caption(media),
+        **fields,
+        url=reel_url(fields["shortcode"]),
         view_count=as_int(first(media, *VIEW_FIELDS)),
-        like_count=as_int(first(media, "like_count", ("edge_media_preview_like", "count"))) or 0,
-        comment_count=as_int(first(media, "comment_count", ("edge_media_to_parent_comment", "count"))) or 0,
-        taken_at=taken_at,
         thumbnail_url=as_optional_str(
             first(
                 media,
@@ -136,23 +145,12 @@ def parse_post(media: dict[str, Any]) -> Post | None:
     post_type = _post_type(media)
     if post_type is None:
         return None
-    code = as_optional_str(first(media, "code", "shortcode"))
-    if not code:
-        raise ProviderBadResponse("A post came back without a shortcode")
-    taken_at = as_time(first(media, "taken_at", "taken_at_timestamp"))
-    if taken_at is None:
-        raise ProviderBadResponse(f"The post '{code}' came back without a publish time")
-    pk = first(media, "pk", "id")
+    fields = _media_fields(media, "post")
     return Post(
-        pk=str(pk).split("_")[0] if pk is not None else code,
-        shortcode=code,
-        url=post_url(code),
+        **fields,
+        url=post_url(fields["shortcode"]),
         post_type=post_type,
         carousel_count=_carousel_count(media) if post_type == "carousel" else 1,
-        caption=_caption(media),
-        like_count=as_int(first(media, "like_count", ("edge_media_preview_like", "count"))) or 0,
-        comment_count=as_int(first(media, "comment_count", ("edge_media_to_parent_comment", "count"))) or 0,
-        taken_at=taken_at,
         thumbnail_url=as_optional_str(
             first(
                 media,
