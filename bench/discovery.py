@@ -20,9 +20,8 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from bench.cpu import CpuUse
 from bench.environment import BenchEnvironment, progress
-from bench.http_load import load, load_generator
+from bench.http_load import load_generator, measure
 from bench.stats import percentile
 from cli.readmodels import replay_store
 from libs.categories import CATEGORY_NAMES, CONTENT_STYLES, LANGUAGES
@@ -202,10 +201,9 @@ async def walk_to(session: aiohttp.ClientSession, base: str, params: dict[str, s
 async def feed_load(env: BenchEnvironment, base: str, use_wrk: bool, path: str) -> dict[str, Any]:
     # `get` mode appends a counter to the prefix; `_` is a parameter the feed ignores.
     prefix = f"{path}{'&' if '?' in path else '?'}_="
-    await load(base, use_wrk, "get", prefix, WARMUP_S, CONNECTIONS, 1)
-    with CpuUse(env.pids) as cpu:
-        figures = await load(base, use_wrk, "get", prefix, SECONDS, CONNECTIONS, 1)
-    return {**figures, "cpu_cores": cpu.cores}
+    return await measure(
+        env, base, use_wrk, "get", prefix, CONNECTIONS, 1, seconds=SECONDS, warmup_s=WARMUP_S
+    )
 
 
 async def sequential_latency(session: aiohttp.ClientSession, url: str, samples: int) -> dict[str, float]:

@@ -80,12 +80,15 @@ async def measure(
     prefix: str,
     connections: int = CONNECTIONS,
     count: int = DUPLICATES,
+    *,
+    seconds: float = SECONDS,
+    warmup_s: float = WARMUP_S,
 ) -> dict[str, Any]:
     # The warm-up asks for other new usernames, so the measured run's are still new.
     warmup_prefix = prefix + "w" if mode == "new" else prefix
-    await load(base_url, use_wrk, mode, warmup_prefix, WARMUP_S, connections, count)
+    await load(base_url, use_wrk, mode, warmup_prefix, warmup_s, connections, count)
     with CpuUse(env.pids) as cpu:
-        figures = await load(base_url, use_wrk, mode, prefix, SECONDS, connections, count)
+        figures = await load(base_url, use_wrk, mode, prefix, seconds, connections, count)
     return {**figures, "cpu_cores": cpu.cores}
 
 
