@@ -54,6 +54,7 @@ FLOWS: dict[str, Flow] = {
     "AnalysisRequested": Flow("analysis-<queue_id>", ("gateway",)),
     "AnalysisTriggered": Flow("analysis-<queue_id>", ("gateway", "viral-analysis")),
     "AnalysisCancelled": Flow("analysis-<queue_id>", ("gateway",)),
+    "AnalysisUpdated": Flow("analysis-<queue_id>", ("gateway",)),
     "AnalysisStarted": Flow("analysis-<queue_id>", ("viral-analysis",)),
     "ProgressUpdated": Flow("analysis-<queue_id>", ("viral-analysis",)),
     "CompetitorStatusChanged": Flow("analysis-<queue_id>", ("viral-analysis",)),

@@ -15,6 +15,8 @@ Priority = Literal["HIGH", "MEDIUM", "LOW"]
 MESSAGE_PRIORITY: dict[str, int] = {"HIGH": 9, "MEDIUM": 5, "LOW": 1}
 
 Username = Annotated[str, Field(pattern=USERNAME_PATTERN)]
+# A user is the identity provider's `sub` claim, as services/gateway/identity.py accepts it.
+UserId = Annotated[str, Field(min_length=1, max_length=255)]
 
 
 class Event(BaseModel):
@@ -228,19 +230,36 @@ class AnalysisRequested(Event):
     priority: int = Field(ge=1, le=10)
     auto_rerun_enabled: bool = True
     rerun_frequency_hours: int = Field(ge=1, le=168)
+    # The `sub` of the token that created the job: its owner. None: an anonymous job (or an old event).
+    user_id: UserId | None = None
 
 
 @event
 class AnalysisTriggered(Event):
     queue_id: str
-    trigger: Literal["start", "manual", "process_pending", "schedule", "lease_expired"]
+    # manual: an administrator's /process; rerun: the owner's /rerun.
+    trigger: Literal["start", "manual", "rerun", "process_pending", "schedule", "lease_expired"]
     run: int = Field(ge=1)
+    user_id: UserId | None = None  # the user who asked (None: an administrator or the system)
 
 
 @event
 class AnalysisCancelled(Event):
     queue_id: str
     reason: str = Field(default="cancelled by user", max_length=500)
+    user_id: UserId | None = None
+
+
+@event
+class AnalysisUpdated(Event):
+    """The owner changed what the next run uses; only the fields given change (None: unchanged)."""
+
+    queue_id: str
+    user_id: UserId | None = None
+    competitors: list[str] | None = Field(default=None, max_length=15)
+    content_strategy: ContentStrategy | None = None
+    auto_rerun_enabled: bool | None = None
+    rerun_frequency_hours: int | None = Field(default=None, ge=1, le=168)
 
 
 @event

@@ -29,7 +29,10 @@ SUBSCRIPTIONS: dict[str, Subscription] = {
     for s in (
         # The profile work queue: a classic priority queue so a HIGH request overtakes queued LOW ones.
         Subscription("profile-ingest", ("ProfileRequested", "ProfileRequestPromoted"), max_priority=10),
-        Subscription("viral-analysis", ("AnalysisRequested", "AnalysisTriggered", "AnalysisCancelled")),
+        Subscription(
+            "viral-analysis",
+            ("AnalysisRequested", "AnalysisTriggered", "AnalysisCancelled", "AnalysisUpdated"),
+        ),
         Subscription("crawler", ("CrawlRequested", "ProfileIngested", "ProfileIngestFailed")),
         Subscription("projector", ("#",)),
     )

@@ -1,4 +1,5 @@
-"""viral_ideas_queue, viral_ideas_competitors, viral_analysis_results/_reels and viral_scripts."""
+"""viral_ideas_queue, viral_ideas_competitors, viral_analysis_runs, viral_analysis_results/_reels and
+viral_scripts."""
 
 from __future__ import annotations
 
@@ -20,8 +21,8 @@ async def analysis_requested(conn: asyncpg.Connection, e: Envelope) -> None:
     await conn.execute(
         """INSERT INTO viral_ideas_queue (id, session_id, primary_username, status, priority, progress_percentage,
                current_step, content_strategy, analysis_settings, submitted_at, auto_rerun_enabled,
-               rerun_frequency_hours, updated_at)
-           VALUES ($1, $2, $3, 'pending', $4, 0, 'queued', $5, $6, $7, $8, $9, $7)
+               rerun_frequency_hours, updated_at, owner_id)
+           VALUES ($1, $2, $3, 'pending', $4, 0, 'queued', $5, $6, $7, $8, $9, $7, $10)
            ON CONFLICT (id) DO NOTHING""",
         p["queue_id"],
         p["session_id"],
@@ -32,15 +33,79 @@ async def analysis_requested(conn: asyncpg.Connection, e: Envelope) -> None:
         e.occurred_at,
         p["auto_rerun_enabled"],
         p["rerun_frequency_hours"],
+        p.get("user_id"),
     )
     await conn.executemany(
         """INSERT INTO viral_ideas_competitors (queue_id, competitor_username, added_at, position)
            VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING""",
         [(p["queue_id"], name, e.occurred_at, i) for i, name in enumerate(p.get("competitors", []))],
     )
+    await _run_requested(conn, p["queue_id"], 1, "initial", p.get("user_id"), e.occurred_at)
+
+
+async def _run_requested(
+    conn: asyncpg.Connection, queue_id: str, run: int, trigger: str, user_id: str | None, at: datetime
+) -> None:
+    # Run numbers are those of runs that start (viral-analysis counts claims): a run cancelled before
+    # it started is asked for again under the same number, and its row says so.
+    await conn.execute(
+        """INSERT INTO viral_analysis_runs AS r (queue_id, run, trigger, outcome, requested_by, requested_at)
+           VALUES ($1, $2, $3, 'queued', $4, $5)
+           ON CONFLICT (queue_id, run) DO UPDATE
+               SET trigger = excluded.trigger, outcome = 'queued', requested_by = excluded.requested_by,
+                   requested_at = excluded.requested_at, finished_at = NULL, error_message = NULL
+               WHERE r.started_at IS NULL AND r.outcome = 'cancelled'""",
+        queue_id,
+        run,
+        trigger,
+        user_id,
+        at,
+    )
+
+
+async def analysis_updated(conn: asyncpg.Connection, e: Envelope) -> None:
+    """The owner's changes; the schedule follows them as viral-analysis's does (repository.update_job)."""
+    p = e.payload
+    auto, hours = p.get("auto_rerun_enabled"), p.get("rerun_frequency_hours")
+    await conn.execute(
+        """UPDATE viral_ideas_queue
+              SET content_strategy = coalesce($2::jsonb, content_strategy),
+                  auto_rerun_enabled = coalesce($3, auto_rerun_enabled),
+                  rerun_frequency_hours = coalesce($4, rerun_frequency_hours),
+                  next_scheduled_run = CASE
+                      WHEN $3 IS NULL AND $4::int IS NULL THEN next_scheduled_run
+                      WHEN NOT coalesce($3, auto_rerun_enabled) THEN NULL
+                      WHEN status = 'completed' AND last_analysis_at IS NOT NULL
+                          THEN last_analysis_at + make_interval(hours => coalesce($4::int, rerun_frequency_hours))
+                      ELSE next_scheduled_run END,
+                  updated_at = $5
+           WHERE id = $1""",
+        p["queue_id"],
+        p.get("content_strategy"),
+        auto,
+        hours,
+        e.occurred_at,
+    )
+    competitors = p.get("competitors")
+    if competitors is None:
+        return
+    # The new list replaces the old: those dropped go, those kept keep their status, new ones are pending.
+    await conn.execute(
+        """DELETE FROM viral_ideas_competitors WHERE queue_id = $1 AND NOT competitor_username = ANY($2::text[])""",
+        p["queue_id"],
+        competitors,
+    )
+    await conn.executemany(
+        """INSERT INTO viral_ideas_competitors (queue_id, competitor_username, added_at, position)
+           VALUES ($1, $2, $3, $4)
+           ON CONFLICT (queue_id, competitor_username) DO UPDATE SET position = excluded.position""",
+        [(p["queue_id"], name, e.occurred_at, i) for i, name in enumerate(competitors)],
+    )
 
 
 async def analysis_triggered(conn: asyncpg.Connection, e: Envelope) -> None:
+    p = e.payload
+    await _run_requested(conn, p["queue_id"], p["run"], p["trigger"], p.get("user_id"), e.occurred_at)
     await conn.execute(
         """UPDATE viral_ideas_queue SET status = 'pending', progress_percentage = 0, current_step = 'queued',
                   error_message = NULL, updated_at = $2
@@ -54,6 +119,12 @@ async def analysis_cancelled(conn: asyncpg.Connection, e: Envelope) -> None:
     await conn.execute(
         """UPDATE viral_ideas_queue SET status = 'cancelled', current_step = 'cancelled', updated_at = $2
            WHERE id = $1 AND status IN ('pending', 'processing')""",
+        e.payload["queue_id"],
+        e.occurred_at,
+    )
+    await conn.execute(
+        """UPDATE viral_analysis_runs SET outcome = 'cancelled', finished_at = $2
+           WHERE queue_id = $1 AND outcome IN ('queued', 'running', 'retrying')""",
         e.payload["queue_id"],
         e.occurred_at,
     )
@@ -74,6 +145,17 @@ async def analysis_started(conn: asyncpg.Connection, e: Envelope) -> None:
         """UPDATE viral_ideas_competitors SET processing_status = 'pending', error_message = NULL
            WHERE queue_id = $1""",
         p["queue_id"],
+    )
+    # A run restarted after its worker died keeps its first start; a cancelled run stays cancelled.
+    await conn.execute(
+        """INSERT INTO viral_analysis_runs AS r (queue_id, run, trigger, outcome, requested_at, started_at)
+           VALUES ($1, $2, 'initial', 'running', $3, $3)
+           ON CONFLICT (queue_id, run) DO UPDATE
+               SET outcome = 'running', started_at = coalesce(r.started_at, excluded.started_at)
+               WHERE r.outcome <> 'cancelled'""",
+        p["queue_id"],
+        p["run"],
+        e.occurred_at,
     )
 
 
@@ -121,6 +203,15 @@ async def analysis_completed(conn: asyncpg.Connection, e: Envelope) -> None:
         queue_id,
         e.occurred_at,
         _ts(p.get("next_scheduled_run")),
+    )
+    await conn.execute(
+        """UPDATE viral_analysis_runs SET outcome = 'completed', finished_at = $3, processing_time_seconds = $4,
+                  error_message = NULL
+           WHERE queue_id = $1 AND run = $2""",
+        queue_id,
+        run,
+        _ts(r["completed_at"]),
+        r["processing_time_seconds"],
     )
     reels = r.get("analyzed_reels", [])
     await conn.execute(
@@ -188,5 +279,18 @@ async def analysis_failed(conn: asyncpg.Connection, e: Envelope) -> None:
         p["queue_id"],
         p["run"],
         p["error_message"],
+        e.occurred_at,
+    )
+    # A failure viral-analysis will retry leaves the run open: its next start makes it running again.
+    retrying = bool(p.get("will_retry"))
+    await conn.execute(
+        """UPDATE viral_analysis_runs SET outcome = $3, error_message = $4,
+                  finished_at = CASE WHEN $5 THEN NULL ELSE $6::timestamptz END
+           WHERE queue_id = $1 AND run = $2 AND outcome <> 'cancelled'""",
+        p["queue_id"],
+        p["run"],
+        "retrying" if retrying else "failed",
+        p["error_message"],
+        retrying,
         e.occurred_at,
     )

@@ -7,7 +7,7 @@ import asyncpg
 import structlog
 
 from libs.events import Envelope
-from libs.events.catalog import AnalysisCancelled, AnalysisRequested, AnalysisTriggered
+from libs.events.catalog import AnalysisCancelled, AnalysisRequested, AnalysisTriggered, AnalysisUpdated
 from libs.events.consumer import Handlers
 from services.viral_analysis import repository
 
@@ -44,8 +44,13 @@ async def on_cancelled(conn: asyncpg.Connection, envelope: Envelope, event: Anal
     await repository.cancel_job(conn, event.queue_id)
 
 
+async def on_updated(conn: asyncpg.Connection, envelope: Envelope, event: AnalysisUpdated) -> None:
+    await repository.update_job(conn, event)  # the same change applied twice changes nothing more
+
+
 HANDLERS: Handlers = {
     AnalysisRequested: on_requested,
     AnalysisTriggered: on_triggered,
     AnalysisCancelled: on_cancelled,
+    AnalysisUpdated: on_updated,
 }

@@ -11,7 +11,7 @@ from datetime import datetime
 import asyncpg
 import orjson
 
-from libs.events.catalog import AnalysisRequested, AnalysisTriggered
+from libs.events.catalog import AnalysisRequested, AnalysisTriggered, AnalysisUpdated
 from libs.events.db import connect
 from libs.leases import LeaseTable
 from services.viral_analysis.domain import Job
@@ -125,6 +125,31 @@ async def cancel_job(conn: asyncpg.Connection, queue_id: str) -> None:
                   cancel_requested = (status = 'processing')
            WHERE queue_id = $1 AND status IN ('pending', 'processing')""",
         queue_id,
+    )
+
+
+async def update_job(conn: asyncpg.Connection, event: AnalysisUpdated) -> None:
+    """The owner's changes, for the next claim (a running job keeps the settings it was claimed with).
+    The schedule follows a changed frequency from the last completion; disabled, nothing is due."""
+    strategy = orjson.loads(event.content_strategy.model_dump_json()) if event.content_strategy else None
+    await conn.execute(
+        """UPDATE analysis.jobs
+              SET competitors = coalesce($2::jsonb, competitors),
+                  content_strategy = coalesce($3::jsonb, content_strategy),
+                  auto_rerun_enabled = coalesce($4, auto_rerun_enabled),
+                  rerun_frequency_hours = coalesce($5, rerun_frequency_hours),
+                  next_scheduled_run = CASE
+                      WHEN $4 IS NULL AND $5::int IS NULL THEN next_scheduled_run
+                      WHEN NOT coalesce($4, auto_rerun_enabled) THEN NULL
+                      WHEN status = 'completed' AND last_completed_at IS NOT NULL
+                          THEN last_completed_at + make_interval(hours => coalesce($5::int, rerun_frequency_hours))
+                      ELSE next_scheduled_run END
+           WHERE queue_id = $1""",
+        event.queue_id,
+        event.competitors,
+        strategy,
+        event.auto_rerun_enabled,
+        event.rerun_frequency_hours,
     )
 
 

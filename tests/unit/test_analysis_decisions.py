@@ -4,15 +4,20 @@ from datetime import UTC, datetime
 import pytest
 
 from libs.events import Envelope
+from libs.events.catalog import ContentStrategy
 from services.gateway.domain.analysis_jobs import (
     AlreadyProcessing,
+    AlreadyQueued,
     AnalysisJobState,
+    JobChanges,
     MissingRequirements,
     NotCancellable,
     NotPending,
     decide_cancel,
     decide_manual_run,
     decide_pending_run,
+    decide_rerun,
+    decide_update,
     fold,
     progress_stage,
     status_category,
@@ -152,6 +157,39 @@ def test_process_pending_runs_a_job_still_pending_on_its_stream() -> None:
 def test_process_pending_skips_a_job_no_longer_pending(status: str) -> None:
     with pytest.raises(NotPending):
         decide_pending_run(state_of(status), QUEUE_ID)
+
+
+def test_the_owner_is_the_user_who_asked_and_an_old_request_is_anonymous() -> None:
+    assert fold([requested(user_id="alice")]).owner_id == "alice"
+    assert fold([requested()]).owner_id is None
+
+
+@pytest.mark.parametrize("status", ["completed", "failed", "cancelled"])
+def test_a_rerun_is_the_next_run_with_the_user(status: str) -> None:
+    event = decide_rerun(state_of(status, runs=2), QUEUE_ID, "alice")
+    assert (event.run, event.trigger, event.user_id) == (3, "rerun", "alice")
+
+
+@pytest.mark.parametrize(
+    ("status", "refusal"), [("processing", AlreadyProcessing), ("pending", AlreadyQueued)]
+)
+def test_a_rerun_is_refused_while_a_run_is_queued_or_running(status: str, refusal: type) -> None:
+    with pytest.raises(refusal):
+        decide_rerun(state_of(status), QUEUE_ID, "alice")
+
+
+def test_an_update_records_only_what_differs_and_never_the_primary_as_a_competitor() -> None:
+    state = fold([requested(user_id="alice")])
+    same = JobChanges(competitors=["fit.coach.amy", "gym.bro.max"], rerun_frequency_hours=24)
+    assert decide_update(state, QUEUE_ID, "alice", same) is None
+    changes = JobChanges(competitors=["fitwithmaya", "yoga.with.lin"], rerun_frequency_hours=48)
+    event = decide_update(state, QUEUE_ID, "alice", changes)
+    assert event is not None and event.competitors == ["yoga.with.lin"] and event.rerun_frequency_hours == 48
+    assert event.content_strategy is None and event.auto_rerun_enabled is None  # unchanged: not recorded
+    strategy = ContentStrategy(contentType="Home workouts", targetAudience="Parents", goals="Grow")
+    folded = fold([requested(user_id="alice"), env(2, "AnalysisUpdated", **event.model_dump(mode="json"))])
+    assert folded.competitors == ["yoga.with.lin"] and folded.rerun_frequency_hours == 48
+    assert decide_update(folded, QUEUE_ID, "alice", JobChanges(content_strategy=strategy)) is not None
 
 
 def test_every_status_has_its_category() -> None:
