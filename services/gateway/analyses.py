@@ -1,93 +1,56 @@
-"""Viral ideas analysis commands: create, start, process (admin), cancel, process-pending (admin).
+"""Viral ideas analysis commands: create, start, re-run, change, cancel; process and process-pending
+(admin).
 
 The commands are decided on the job's event stream (domain/analysis_jobs.py) and appended at the
-version read; answers never come from a projection."""
+version read; answers never come from a projection. A job belongs to the user whose token created it
+(identity.may_see): to anyone else every command on it answers 404 QUEUE_NOT_FOUND."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TypeVar
 
 import asyncpg
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from libs.events import NewEvent, WrongExpectedVersion
-from libs.events.catalog import AnalysisRequested, AnalysisTriggered, ContentStrategy, Event, analysis_stream
-from libs.events.store import retry_on_conflict
-from services.gateway import keys, repository
+from libs.events import NewEvent
+from libs.events.catalog import AnalysisRequested, AnalysisTriggered, analysis_stream
+from services.gateway import keys, limits
+from services.gateway.analysis_access import (
+    append_decided,
+    check_running_cap,
+    decide_and_append,
+    load_job,
+    visible_session,
+)
+from services.gateway.analysis_bodies import JobUpdate, QueueRequest
 from services.gateway.auth import require_admin
-from services.gateway.bounded_json import BoundedObject
 from services.gateway.domain.analysis_jobs import (
     AlreadyProcessing,
+    AlreadyQueued,
     AnalysisJobState,
+    JobChanges,
     MissingRequirements,
     NotCancellable,
     NotPending,
+    apply_update,
     decide_cancel,
     decide_manual_run,
     decide_pending_run,
-    fold,
+    decide_rerun,
+    decide_update,
 )
-from services.gateway.errors import ApiError, service_unavailable
-from services.gateway.idempotency import answer_once, atomic
+from services.gateway.errors import ApiError
+from services.gateway.idempotency import answer_once
+from services.gateway.identity import caller
+from services.gateway.repository import analyses as jobs
 from services.gateway.responses import ok
-from services.gateway.validation import parse_body, parse_queue_id, username_field
-
-E = TypeVar("E", bound=Event)
-
-
-class QueueRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    session_id: str = Field(min_length=1, max_length=255)
-    primary_username: str = Field(max_length=31)
-    selected_competitors: list[str] = Field(default_factory=list, max_length=15)
-    content_strategy: ContentStrategy
-    analysis_settings: BoundedObject = Field(default_factory=dict)
-    priority: int = Field(default=5, ge=1, le=10)
-    auto_rerun_enabled: bool = True
-    rerun_frequency_hours: int = Field(default=24, ge=1, le=168)
-
-    @field_validator("session_id")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be blank")
-        return value
-
-    @field_validator("primary_username")
-    @classmethod
-    def _primary(cls, value: str) -> str:
-        return username_field(value)
-
-    @field_validator("selected_competitors")
-    @classmethod
-    def _competitors(cls, values: list[str]) -> list[str]:
-        return list(dict.fromkeys(username_field(v) for v in values))  # de-duplicated, order kept
-
-    @model_validator(mode="after")
-    def _primary_is_not_a_competitor(self) -> QueueRequest:
-        self.selected_competitors = [c for c in self.selected_competitors if c != self.primary_username]
-        return self
-
-
-async def load_job(conn: asyncpg.Connection, request: web.Request, queue_id: str) -> AnalysisJobState:
-    state = fold(await request.app[keys.STORE].read_stream(conn, analysis_stream(queue_id)))
-    if not state.exists:
-        raise ApiError(
-            404,
-            "QUEUE_NOT_FOUND",
-            "Queue entry not found",
-            troubleshooting="Verify the queue_id returned when the analysis was queued.",
-        )
-    return state
+from services.gateway.validation import parse_body, parse_queue_id
 
 
 async def create_job(request: web.Request) -> web.Response:
     body = await parse_body(request, QueueRequest)
+    who = await caller(request)
     queue_id = str(uuid.uuid4())
     now = datetime.now(UTC)
     requested = AnalysisRequested(
@@ -100,12 +63,14 @@ async def create_job(request: web.Request) -> web.Response:
         priority=body.priority,
         auto_rerun_enabled=body.auto_rerun_enabled,
         rerun_frequency_hours=body.rerun_frequency_hours,
+        user_id=who.user_id,
     )
 
     async def create(conn: asyncpg.Connection) -> web.Response:
         try:
             async with conn.transaction():
-                await repository.insert_analysis_session(conn, body.session_id, uuid.UUID(queue_id))
+                await check_running_cap(conn, request, who)
+                await jobs.insert_analysis_session(conn, body.session_id, uuid.UUID(queue_id), who.user_id)
                 await request.app[keys.STORE].append(
                     conn,
                     analysis_stream(queue_id),
@@ -130,6 +95,8 @@ async def create_job(request: web.Request) -> web.Response:
             status=201,
         )
 
+    # Before the idempotent part: a replay costs a token too, but no request holds two connections.
+    await limits.take(request, "analyses")
     return await answer_once(request, create)
 
 
@@ -141,37 +108,13 @@ async def start_job(request: web.Request) -> web.Response:
     return ok({"queue_id": queue_id, "status": state.status})
 
 
-async def _append_decided(
-    conn: asyncpg.Connection,
-    request: web.Request,
-    queue_id: str,
-    decide: Callable[[AnalysisJobState, str], E],
-) -> tuple[AnalysisJobState, E]:
-    """Fold, decide, append with the folded version; on a concurrent append decide again."""
-    store = request.app[keys.STORE]
-
-    async def attempt() -> tuple[AnalysisJobState, E]:
-        state = await load_job(conn, request, queue_id)
-        event = decide(state, queue_id)
-        async with atomic(conn):
-            await store.append(
-                conn, analysis_stream(queue_id), [NewEvent(event=event)], expected_version=state.version
-            )
-        return state, event
-
-    try:
-        return await retry_on_conflict(attempt)
-    except WrongExpectedVersion:
-        raise service_unavailable("The analysis stream is too busy") from None
-
-
 async def process_job(request: web.Request) -> web.Response:
     require_admin(request)
     queue_id = parse_queue_id(request.match_info["queue_id"])
 
     async def trigger(conn: asyncpg.Connection) -> web.Response:
         try:
-            state, event = await _append_decided(conn, request, queue_id, decide_manual_run)
+            state, event = await append_decided(conn, request, queue_id, decide_manual_run)
         except AlreadyProcessing:
             raise ApiError(
                 409,
@@ -234,11 +177,80 @@ def _processing_started(queue_id: str, state: AnalysisJobState, event: AnalysisT
     )
 
 
+async def rerun_job(request: web.Request) -> web.Response:
+    """The owner's (or an administrator's) new run of a finished job."""
+    queue_id = parse_queue_id(request.match_info["queue_id"])
+    who = await caller(request)
+
+    async def rerun(conn: asyncpg.Connection) -> web.Response:
+        try:
+            _, event = await append_decided(
+                conn,
+                request,
+                queue_id,
+                lambda state, qid: decide_rerun(state, qid, who.user_id),
+                guard=lambda c: check_running_cap(c, request, who),
+            )
+        except (AlreadyProcessing, AlreadyQueued) as refused:
+            raise ApiError(
+                409,
+                "ALREADY_PROCESSING",
+                f"A run of this analysis is already {'running' if refused.status == 'processing' else 'queued'}.",
+                troubleshooting="Wait for the current run to finish, or cancel it first.",
+            ) from None
+        return ok({"queue_id": queue_id, "status": "pending", "run": event.run, "trigger": event.trigger})
+
+    async with request.app[keys.POOL].acquire() as conn:
+        await visible_session(conn, request, queue_id)  # another user's job is not found, not limited
+    await limits.take(request, "reruns")
+    return await answer_once(request, rerun)
+
+
+async def update_job(request: web.Request) -> web.Response:
+    """Changes for the next run (a running one goes on as it started); each change is an event, a
+    change to what the job already has appends nothing."""
+    queue_id = parse_queue_id(request.match_info["queue_id"])
+    body = await parse_body(request, JobUpdate)
+    who = await caller(request)
+    changes = JobChanges(
+        competitors=body.selected_competitors,
+        content_strategy=body.content_strategy,
+        auto_rerun_enabled=body.auto_rerun_enabled,
+        rerun_frequency_hours=body.rerun_frequency_hours,
+    )
+
+    async def change(conn: asyncpg.Connection) -> web.Response:
+        state, event = await decide_and_append(
+            conn, request, queue_id, lambda s, qid: decide_update(s, qid, who.user_id, changes)
+        )
+        changed: list[str] = []
+        if event is not None:
+            payload = event.model_dump(mode="json", exclude_none=True, exclude={"queue_id", "user_id"})
+            apply_update(state, payload)
+            changed = sorted("selected_competitors" if k == "competitors" else k for k in payload)
+        return ok(
+            {
+                "queue_id": queue_id,
+                "changed": changed,
+                "selected_competitors": state.competitors,
+                "content_strategy": state.content_strategy,
+                "auto_rerun_enabled": state.auto_rerun_enabled,
+                "rerun_frequency_hours": state.rerun_frequency_hours,
+                "applies_to": "next_run",
+            }
+        )
+
+    return await answer_once(request, change)
+
+
 async def cancel_job(request: web.Request) -> web.Response:
     queue_id = parse_queue_id(request.match_info["queue_id"])
+    who = await caller(request)
     async with request.app[keys.POOL].acquire() as conn:
         try:
-            await _append_decided(conn, request, queue_id, decide_cancel)
+            await append_decided(
+                conn, request, queue_id, lambda state, qid: decide_cancel(state, qid, who.user_id)
+            )
         except NotCancellable as refused:
             raise ApiError(
                 409, "NOT_CANCELLABLE", f"An analysis that is {refused.status} cannot be cancelled."
@@ -249,10 +261,10 @@ async def cancel_job(request: web.Request) -> web.Response:
 async def process_pending(request: web.Request) -> web.Response:
     require_admin(request)
     started = 0
-    for queue_id in await repository.pending_job_ids(request.app[keys.POOL]):
+    for queue_id in await jobs.pending_job_ids(request.app[keys.POOL]):
         try:
             async with request.app[keys.POOL].acquire() as conn:
-                await _append_decided(conn, request, queue_id, decide_pending_run)
+                await append_decided(conn, request, queue_id, decide_pending_run)
             started += 1
         except NotPending:
             continue

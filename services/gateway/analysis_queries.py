@@ -5,16 +5,22 @@ from __future__ import annotations
 from aiohttp import web
 
 from libs.events.topology import message_count
-from services.gateway import keys, repository
+from services.gateway import keys
 from services.gateway.analysis_status import read_job_status_or_request
 from services.gateway.errors import ApiError
+from services.gateway.identity import Caller, caller, may_see
+from services.gateway.repository import analyses as jobs
 from services.gateway.responses import iso, jsonable, ok
 from services.gateway.validation import normalise_username, parse_session_id
 
 
 async def job_status(request: web.Request) -> web.Response:
     session_id = parse_session_id(request.match_info["session_id"])
-    status = await read_job_status_or_request(request.app[keys.POOL], request.app[keys.STORE], session_id)
+    pool = request.app[keys.POOL]
+    who = await caller(request)  # a token sent is judged first, whatever the session
+    session = await jobs.session_by_id(pool, session_id)
+    visible = session is not None and may_see(who, session.owner_id)
+    status = await read_job_status_or_request(pool, request.app[keys.STORE], session) if visible else None
     if status is None:
         raise ApiError(
             404,
@@ -25,9 +31,16 @@ async def job_status(request: web.Request) -> web.Response:
     return ok(status)
 
 
+def scope_of(who: Caller) -> jobs.JobScope:
+    return jobs.JobScope(everyone=who.admin, owner_id=who.user_id)
+
+
 async def queue_status(request: web.Request) -> web.Response:
+    """Everyone's counts; the recent and the processing jobs listed are the caller's own (an
+    administrator's: all; an anonymous caller's: none)."""
+    who = await caller(request)
     async with request.app[keys.POOL].acquire() as conn:
-        stats = await repository.queue_statistics(conn)
+        stats = await jobs.queue_statistics(conn, scope_of(who))
     counts, profiles = stats.analyses, stats.profile_requests
     avg = round(float(stats.finished_last_24h["avg_minutes"] or 0), 2)
     statuses = ("pending", "processing", "completed", "failed", "cancelled")
@@ -36,7 +49,7 @@ async def queue_status(request: web.Request) -> web.Response:
             "statistics": {**{s: counts.get(s, 0) for s in statuses}, "total": sum(counts.values())},
             "recent_items": [jsonable(r) | {"id": str(r["id"])} for r in stats.recent],
             "background_processing": {
-                "current_processing_jobs": len(stats.processing),
+                "current_processing_jobs": counts.get("processing", 0),
                 "completed_last_24h": stats.finished_last_24h["n"],
                 "average_processing_time_minutes": avg,
                 "processing_performance": {
@@ -89,26 +102,26 @@ async def _dead_lettered(request: web.Request) -> int | None:
 
 
 async def check_existing(request: web.Request) -> web.Response:
+    """The caller's own analysis of this profile (an administrator's: anyone's). An anonymous caller
+    learns whether an anonymous one exists, without its ids: those are its creator's alone."""
     username = normalise_username(request.match_info["username"])
+    who = await caller(request)
+    scope = scope_of(who)
     async with request.app[keys.POOL].acquire() as conn:
-        row = await repository.latest_finished_analysis(conn, username)
-        if row is not None:
-            return ok(
-                {
-                    "exists": True,
-                    "kind": "completed",
-                    "queue_id": str(row["id"]),
-                    "session_id": row["session_id"],
-                    "status": row["status"],
-                    "run": row["analysis_run"],
-                    "completed_at": iso(row["analysis_completed_at"]),
-                }
-            )
-        active = await repository.active_analysis(conn, username)
-    if active is None:
-        raise ApiError(404, "ANALYSIS_NOT_FOUND", f"No analysis exists for {username}.")
-    return ok(
-        {
+        row = await jobs.latest_finished_analysis(conn, username, scope)
+        active = None if row is not None else await jobs.active_analysis(conn, username, scope)
+    if row is not None:
+        found = {
+            "exists": True,
+            "kind": "completed",
+            "queue_id": str(row["id"]),
+            "session_id": row["session_id"],
+            "status": row["status"],
+            "run": row["analysis_run"],
+            "completed_at": iso(row["analysis_completed_at"]),
+        }
+    elif active is not None:
+        found = {
             "exists": True,
             "kind": "active",
             "queue_id": str(active["id"]),
@@ -117,4 +130,8 @@ async def check_existing(request: web.Request) -> web.Response:
             "progress_percentage": active["progress_percentage"],
             "current_step": active["current_step"],
         }
-    )
+    else:
+        raise ApiError(404, "ANALYSIS_NOT_FOUND", f"No analysis exists for {username}.")
+    if scope.nobody:
+        del found["queue_id"], found["session_id"]
+    return ok(found)

@@ -1,4 +1,5 @@
-"""Viral ideas results: a finished run's analysis, and the reels it analysed, page by page."""
+"""Viral ideas results: a finished run's analysis, the reels it analysed, page by page, and every run's
+outcome. Only for whoever may see the job (analyses.visible_session)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import asyncpg
 from aiohttp import web
 
 from services.gateway import keys, repository
+from services.gateway.analysis_access import visible_session
 from services.gateway.errors import ApiError
+from services.gateway.repository import analyses as jobs
 from services.gateway.responses import iso, jsonable, ok
 from services.gateway.validation import parse_queue_id, query_int
 
@@ -18,7 +21,8 @@ async def results(request: web.Request) -> web.Response:
     queue_id = parse_queue_id(request.match_info["queue_id"])
     run = query_int(request, "run", 0, 1, 100_000) if "run" in request.query else None
     async with request.app[keys.POOL].acquire() as conn:
-        row = await repository.analysis_result(conn, queue_id, run)
+        await visible_session(conn, request, queue_id)
+        row = await jobs.analysis_result(conn, queue_id, run)
         if row is None:
             raise ApiError(
                 404,
@@ -26,7 +30,7 @@ async def results(request: web.Request) -> web.Response:
                 "No finished analysis run for this queue entry" + (f" (run {run})." if run else "."),
             )
         profile = await repository.primary_profile_record(conn, row["primary_username"])
-        reels = await repository.analysed_reels(conn, queue_id, row["analysis_run"])
+        reels = await jobs.analysed_reels(conn, queue_id, row["analysis_run"])
     data = row["analysis_data"]
     scripts = data.get("complete_scripts", [])
     return ok(
@@ -82,10 +86,11 @@ async def content(request: web.Request) -> web.Response:
     limit = query_int(request, "limit", 50, 1, 200)
     offset = query_int(request, "offset", 0, 0, 100_000)
     async with request.app[keys.POOL].acquire() as conn:
-        run = await repository.latest_analysed_run(conn, queue_id)
+        await visible_session(conn, request, queue_id)
+        run = await jobs.latest_analysed_run(conn, queue_id)
         if run is None:
             raise ApiError(404, "CONTENT_NOT_FOUND", "No analysed content for this queue entry yet.")
-        rows = await repository.analysed_content(conn, queue_id, run, content_type, limit, offset)
+        rows = await jobs.analysed_content(conn, queue_id, run, content_type, limit, offset)
     total = rows[0]["total"] if rows else 0
     items = [{k: v for k, v in _reel(r).items() if k != "total"} for r in rows]
     return ok(
@@ -99,5 +104,39 @@ async def content(request: web.Request) -> web.Response:
             "offset": offset,
             "has_more": offset + len(items) < total,
             "pages": math.ceil(total / limit) if total else 0,
+        }
+    )
+
+
+async def runs(request: web.Request) -> web.Response:
+    """Every run of the job, the latest first: its trigger, who asked, its outcome and timings."""
+    queue_id = parse_queue_id(request.match_info["queue_id"])
+    limit = query_int(request, "limit", 50, 1, 200)
+    offset = query_int(request, "offset", 0, 0, 100_000)
+    async with request.app[keys.POOL].acquire() as conn:
+        await visible_session(conn, request, queue_id)
+        rows = await jobs.analysis_runs(conn, queue_id, limit, offset)
+    total = rows[0]["total"] if rows else 0
+    return ok(
+        {
+            "queue_id": queue_id,
+            "runs": [
+                {
+                    "run": r["run"],
+                    "trigger": r["trigger"],
+                    "outcome": r["outcome"],
+                    "requested_by": r["requested_by"],
+                    "requested_at": iso(r["requested_at"]),
+                    "started_at": iso(r["started_at"]),
+                    "finished_at": iso(r["finished_at"]),
+                    "processing_time_seconds": r["processing_time_seconds"],
+                    "error_message": r["error_message"],
+                }
+                for r in rows
+            ],
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+            "has_more": offset + len(rows) < total,
         }
     )

@@ -10,8 +10,8 @@ from typing import Any
 from libs.events import EventStore
 from libs.events.catalog import analysis_stream
 from libs.events.db import FairPool
-from services.gateway import repository
 from services.gateway.domain.analysis_jobs import progress_stage, requested_summary, status_category
+from services.gateway.repository import analyses as jobs
 from services.gateway.responses import iso
 
 OVERDUE = timedelta(minutes=30)
@@ -20,25 +20,22 @@ OVERDUE = timedelta(minutes=30)
 async def read_job_status(pool: FairPool, session_id: str) -> dict[str, Any] | None:
     """The job as the read model shows it; None when it has no row (yet: a job just created appears
     within moments)."""
-    row = await repository.job_status_row(pool, session_id)
+    row = await jobs.job_status_row(pool, session_id)
     if row is None:
         return None
     return describe_job(row, row["competitor_rows"] or [], datetime.now(UTC))
 
 
 async def read_job_status_or_request(
-    pool: FairPool, store: EventStore, session_id: str
+    pool: FairPool, store: EventStore, session: jobs.Session
 ) -> dict[str, Any] | None:
     """As read_job_status, and a job just created that the projector has not shown yet answers from its
-    stream (read-your-writes: its creator polls it at once); None when the session has no analysis."""
-    status = await read_job_status(pool, session_id)
+    stream (read-your-writes: its creator polls it at once)."""
+    status = await read_job_status(pool, session.session_id)
     if status is not None:
         return status
-    queue_id = await repository.queue_id_of_session(pool, session_id)
-    if queue_id is None:
-        return None
     async with pool.acquire() as conn:
-        summary = requested_summary(await store.read_stream(conn, analysis_stream(str(queue_id))))
+        summary = requested_summary(await store.read_stream(conn, analysis_stream(str(session.queue_id))))
     # The session's row and its AnalysisRequested commit together: None only for a store without it.
     return describe_job(*summary, datetime.now(UTC)) if summary is not None else None
 

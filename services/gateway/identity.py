@@ -245,25 +245,39 @@ def attach(app: web.Application) -> None:
         log.warning("gateway.dev_login_off", reason="AUTH_DEV_LOGIN needs AUTH_JWT_SECRET")
 
 
-async def caller(request: web.Request) -> Caller:
-    """The caller, verified once per request; anonymous without an Authorization header."""
+async def caller(request: web.Request, *, query_token: bool = False) -> Caller:
+    """The caller, verified once per request; anonymous without an Authorization header.
+
+    query_token: the token may also come as `access_token` in the query (RFC 6750 2.3), for the live
+    stream only: a browser's EventSource cannot send headers. Access logs keep the path, not the query."""
     known = request.get(CALLER)
     if known is not None:
         return known
     header = request.headers.get(hdrs.AUTHORIZATION)
     if header is None:
-        found = ANONYMOUS
+        token = request.query.get("access_token") if query_token else None
+        found = ANONYMOUS if token is None else await _judge(request, token.strip())
     else:
         scheme, _, token = header.partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
+        if scheme.lower() != "bearer" or not token.strip():
             raise unauthorized("The Authorization header must be 'Bearer <token>'.")
-        if admin_token_matches(request.app[keys.SETTINGS], token):
-            found = ADMINISTRATOR
-        else:
-            found = Caller(await request.app[VERIFIER].user_id(token))
+        found = await _judge(request, token.strip())
     request[CALLER] = found
     return found
+
+
+async def _judge(request: web.Request, token: str) -> Caller:
+    if not token:
+        raise unauthorized("The access token is empty.")
+    if admin_token_matches(request.app[keys.SETTINGS], token):
+        return ADMINISTRATOR
+    return Caller(await request.app[VERIFIER].user_id(token))
+
+
+def may_see(who: Caller, owner_id: str | None) -> bool:
+    """A job with an owner is its owner's and the administrators'; an anonymous job (no owner) is whoever
+    holds its ids'. Anyone else is told it does not exist (404, not 403, which would confirm it does)."""
+    return owner_id is None or who.admin or who.user_id == owner_id
 
 
 async def require_user(request: web.Request) -> Caller:

@@ -16,10 +16,12 @@ import structlog
 from aiohttp import web
 
 from libs.events.catalog import analysis_stream
-from services.gateway import keys, repository
+from services.gateway import keys
 from services.gateway.analysis_status import read_job_status
 from services.gateway.errors import ApiError
+from services.gateway.identity import caller, may_see
 from services.gateway.live import CLOSE, HEARTBEAT, LiveEvent, LiveEventListener, LiveHub, Subscriber
+from services.gateway.repository import analyses as jobs
 from services.gateway.validation import parse_session_id
 
 log = structlog.get_logger(__name__)
@@ -77,14 +79,17 @@ async def job_events(request: web.Request) -> web.StreamResponse:
             troubleshooting="Retry in a few seconds, or poll GET /api/viral-ideas/queue/{session_id}.",
             headers={"Retry-After": "5"},
         )
-    queue_id = await repository.queue_id_of_session(request.app[keys.POOL], session_id)
-    if queue_id is None:
+    # EventSource sends no headers: the token may come as ?access_token= here (identity.caller).
+    who = await caller(request, query_token=True)
+    session = await jobs.session_by_id(request.app[keys.POOL], session_id)
+    if session is None or not may_see(who, session.owner_id):
         raise ApiError(
             404,
             "QUEUE_NOT_FOUND",
             "Queue entry not found",
-            troubleshooting="Verify the session_id the analysis was queued with.",
+            troubleshooting="Verify the session_id the analysis was queued with, and sign in as its owner.",
         )
+    queue_id = session.queue_id
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream",
@@ -136,13 +141,13 @@ async def _snapshot(request: web.Request, queue_id: str, session_id: str) -> tup
     data: dict[str, Any] | None = None
     version = 0
     for _ in range(_SNAPSHOT_ATTEMPTS):
-        version = await repository.stream_checkpoint(pool, stream)
+        version = await jobs.stream_checkpoint(pool, stream)
         data = await read_job_status(pool, session_id)
         if data is None:
             # Queued a moment ago and not projected yet: every event of the stream is still to come.
             return {"id": queue_id, "session_id": session_id, "status": "pending", "progress_percentage": 0,
                     "current_step": "queued", "competitor_details": []}, 0  # fmt: skip
-        if await repository.stream_checkpoint(pool, stream) == version:
+        if await jobs.stream_checkpoint(pool, stream) == version:
             break
     assert data is not None
     return data, version

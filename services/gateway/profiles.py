@@ -12,7 +12,7 @@ from libs.events import NewEvent, WrongExpectedVersion
 from libs.events.catalog import profile_stream
 from libs.events.store import retry_on_conflict
 from libs.profiles import ProfileState, fold
-from services.gateway import keys, repository
+from services.gateway import keys, limits, repository
 from services.gateway.domain.profile_requests import decide, estimated_time
 from services.gateway.errors import ApiError, service_unavailable
 from services.gateway.idempotency import answer_once, atomic
@@ -47,6 +47,7 @@ async def request_profile(request: web.Request) -> web.Response:
         except WrongExpectedVersion:
             raise service_unavailable("The profile stream is too busy") from None
 
+    await limits.take(request, "profiles")
     return await answer_once(request, decide_and_append)
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
@@ -15,6 +16,32 @@ JwksAlgorithm = Literal[
 DEFAULT_JWKS_ALGORITHMS: tuple[JwksAlgorithm, ...] = ("RS256", "ES256")
 # An origin as browsers send it: scheme, host and port, nothing after.
 _ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$|^https?://\[[0-9a-f:.]+\](:[0-9]{1,5})?$")
+
+_RATE_LIMIT = re.compile(r"^([0-9]{1,6})/([0-9]{1,6})$")
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """`capacity` requests at once, refilled evenly over `period_s` seconds ("20/3600": 20 an hour)."""
+
+    capacity: int
+    period_s: int
+
+    @property
+    def per_second(self) -> float:
+        return self.capacity / self.period_s
+
+
+def parse_limit(value: str) -> RateLimit | None:
+    """'<requests>/<seconds>' (requests 1-999999, seconds 1-86400), or 'off' for no limit (None). A
+    day at most: buckets untouched for a day are purged as full (limits.py)."""
+    text = value.strip().lower()
+    if text == "off":
+        return None
+    match = _RATE_LIMIT.fullmatch(text)
+    if match is None or int(match[1]) < 1 or not 1 <= int(match[2]) <= 86_400:
+        raise ValueError(f"'{value}' is not '<requests>/<seconds>' (such as 20/3600, at most a day) or 'off'")
+    return RateLimit(int(match[1]), int(match[2]))
 
 
 class GatewaySettings(ServiceSettings):
@@ -47,6 +74,12 @@ class GatewaySettings(ServiceSettings):
     # POST /api/auth/dev-token, for `make run` only (also needs AUTH_JWT_SECRET).
     auth_dev_login: bool = False
     auth_dev_token_ttl_s: int = Field(default=3600, ge=60, le=86_400)
+    # Analyses one user may have queued or running at once (creations and re-runs beyond: 429).
+    max_running_analyses_per_user: int = Field(default=3, ge=1, le=1000)
+    # Token buckets per user (per address for anonymous callers), "<requests>/<seconds>" or "off".
+    rate_limit_analyses: Annotated[RateLimit | None, NoDecode] = RateLimit(20, 3600)
+    rate_limit_reruns: Annotated[RateLimit | None, NoDecode] = RateLimit(20, 3600)
+    rate_limit_profiles: Annotated[RateLimit | None, NoDecode] = RateLimit(120, 60)
     # Browsers on these origins may call the API (services/gateway/cors.py); none by default.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     cors_max_age_s: int = Field(default=600, ge=0, le=86_400)
@@ -66,6 +99,11 @@ class GatewaySettings(ServiceSettings):
         if value is not None and len(value.get_secret_value()) < 32:
             raise ValueError("AUTH_JWT_SECRET must be at least 32 characters")
         return value
+
+    @field_validator("rate_limit_analyses", "rate_limit_reruns", "rate_limit_profiles", mode="before")
+    @classmethod
+    def _rate_limit(cls, value: Any) -> Any:
+        return parse_limit(value) if isinstance(value, str) else value
 
     @field_validator("auth_jwks_algorithms", "cors_origins", mode="before")
     @classmethod

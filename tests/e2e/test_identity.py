@@ -1,8 +1,9 @@
 """Identity at the gateway over real HTTP: HS256 tokens signed here, RS256 and ES256 tokens whose keys a
 local server publishes as a JWKS (and rotates), the admin token, the development sign-in.
 
-No production route asks for a caller yet, so the gateway under test gets two routes of the test's own:
-/test/caller (identity.caller) and /test/user (identity.require_user)."""
+The rules are those of identity.py itself, so the gateway under test gets two routes of the test's own:
+/test/caller (identity.caller) and /test/user (identity.require_user); test_ownership.py checks them on
+the product's endpoints."""
 
 from __future__ import annotations
 

@@ -128,8 +128,12 @@ async def test_five_competitor_job_completes_with_monotonic_progress_and_serves_
     assert scores == sorted(scores, reverse=True)
     assert any(r["transcript"] for r in content["content"])
 
-    existing = (await (await api.get("/api/viral-ideas/check-existing/fitwithmaya")).json())["data"]
+    check = "/api/viral-ideas/check-existing/fitwithmaya"
+    existing = (await (await api.get(check, headers=ADMIN)).json())["data"]
     assert existing["kind"] == "completed" and existing["queue_id"] == created["id"]
+    # An anonymous job's ids are its creator's alone: an anonymous caller learns it exists, not its ids.
+    anonymous = (await (await api.get(check)).json())["data"]
+    assert anonymous["kind"] == "completed" and "queue_id" not in anonymous
     stats = (await (await api.get("/api/viral-ideas/queue-status")).json())["data"]
     assert stats["statistics"]["completed"] >= 1 and stats["background_processing"]["completed_last_24h"] >= 1
     # the fetched content serves everyone (dual storage)

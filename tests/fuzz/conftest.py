@@ -105,6 +105,11 @@ def fuzz_gateway(template_db: str, amqp_url: str) -> Iterator[BackgroundGateway]
         # The development sign-in on, so its operation is fuzzed rather than only found missing.
         auth_dev_login=True,
         auth_jwt_secret="fuzz-jwt-secret-long-enough-for-hs256",
+        # Hundreds of valid requests from one address: the limits (tests/e2e/test_rate_limits.py) would
+        # refuse most of them, leaving their bodies untried.
+        rate_limit_analyses=None,
+        rate_limit_reruns=None,
+        rate_limit_profiles=None,
     )
     try:
         with BackgroundGateway(settings, seed=seed_examples) as gateway:

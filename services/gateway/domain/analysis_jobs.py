@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from libs.events.catalog import AnalysisCancelled, AnalysisTriggered
+from libs.events.catalog import AnalysisCancelled, AnalysisTriggered, AnalysisUpdated, ContentStrategy
 from libs.events.envelope import Envelope
 
 
@@ -18,8 +18,15 @@ class AnalysisJobState:
     primary_username: str | None = None
     competitors: list[str] = field(default_factory=list)
     priority: int = 5
-    has_strategy: bool = False
+    content_strategy: dict[str, Any] = field(default_factory=dict)
+    auto_rerun_enabled: bool = True
+    rerun_frequency_hours: int = 24
     runs: int = 0
+    owner_id: str | None = None  # the `sub` that created it; None: anonymous
+
+    @property
+    def has_strategy(self) -> bool:
+        return bool(self.content_strategy)
 
     @property
     def exists(self) -> bool:
@@ -38,7 +45,12 @@ def fold(events: list[Envelope]) -> AnalysisJobState:
                 state.primary_username = p["primary_username"]
                 state.competitors = list(p.get("competitors", []))
                 state.priority = p["priority"]
-                state.has_strategy = bool(p.get("content_strategy"))
+                state.content_strategy = p.get("content_strategy") or {}
+                state.auto_rerun_enabled = p.get("auto_rerun_enabled", True)
+                state.rerun_frequency_hours = p.get("rerun_frequency_hours", 24)
+                state.owner_id = p.get("user_id")
+            case "AnalysisUpdated":
+                apply_update(state, p)
             case "AnalysisTriggered":
                 if state.status != "processing":
                     state.status = "pending"
@@ -53,6 +65,18 @@ def fold(events: list[Envelope]) -> AnalysisJobState:
                 if state.status in ("pending", "processing"):
                     state.status = "cancelled"
     return state
+
+
+def apply_update(state: AnalysisJobState, payload: dict[str, Any]) -> None:
+    """An AnalysisUpdated's payload on the state: the fields it gives, the others unchanged."""
+    if payload.get("competitors") is not None:
+        state.competitors = list(payload["competitors"])
+    if payload.get("content_strategy") is not None:
+        state.content_strategy = payload["content_strategy"]
+    if payload.get("auto_rerun_enabled") is not None:
+        state.auto_rerun_enabled = payload["auto_rerun_enabled"]
+    if payload.get("rerun_frequency_hours") is not None:
+        state.rerun_frequency_hours = payload["rerun_frequency_hours"]
 
 
 def requested_summary(events: list[Envelope]) -> tuple[dict[str, Any], list[tuple[Any, ...]]] | None:
@@ -119,6 +143,10 @@ class NotPending(Refused):
     pass
 
 
+class AlreadyQueued(Refused):
+    pass
+
+
 def decide_manual_run(state: AnalysisJobState, queue_id: str) -> AnalysisTriggered:
     """An admin's /process: the next run, unless one is running; a job with no primary cannot run."""
     if state.status == "processing":
@@ -128,10 +156,55 @@ def decide_manual_run(state: AnalysisJobState, queue_id: str) -> AnalysisTrigger
     return AnalysisTriggered(queue_id=queue_id, trigger="manual", run=state.runs + 1)
 
 
-def decide_cancel(state: AnalysisJobState, queue_id: str) -> AnalysisCancelled:
+def decide_rerun(state: AnalysisJobState, queue_id: str, user_id: str | None = None) -> AnalysisTriggered:
+    """The owner's re-run: a new run once the last one ended (a queued or running one is enough)."""
+    if state.status == "processing":
+        raise AlreadyProcessing(state.status)
+    if state.status == "pending":
+        raise AlreadyQueued(state.status)
+    return AnalysisTriggered(queue_id=queue_id, trigger="rerun", run=state.runs + 1, user_id=user_id)
+
+
+def decide_cancel(state: AnalysisJobState, queue_id: str, user_id: str | None = None) -> AnalysisCancelled:
     if state.status not in ("pending", "processing"):
         raise NotCancellable(state.status)
-    return AnalysisCancelled(queue_id=queue_id)
+    return AnalysisCancelled(queue_id=queue_id, user_id=user_id)
+
+
+@dataclass(frozen=True)
+class JobChanges:
+    """What a PATCH asks for, validated like a creation; None: leave as it is."""
+
+    competitors: list[str] | None = None
+    content_strategy: ContentStrategy | None = None
+    auto_rerun_enabled: bool | None = None
+    rerun_frequency_hours: int | None = None
+
+
+def decide_update(
+    state: AnalysisJobState, queue_id: str, user_id: str | None, changes: JobChanges
+) -> AnalysisUpdated | None:
+    """Only what differs from the job's current settings is recorded; None when nothing does. The
+    primary is never its own competitor (as at creation)."""
+    strategy = changes.content_strategy
+    competitors = changes.competitors
+    if competitors is not None:
+        competitors = [name for name in competitors if name != state.primary_username]
+    differs = {
+        "competitors": competitors if competitors not in (None, state.competitors) else None,
+        "content_strategy": strategy
+        if strategy is not None and strategy.model_dump(mode="json") != state.content_strategy
+        else None,
+        "auto_rerun_enabled": changes.auto_rerun_enabled
+        if changes.auto_rerun_enabled not in (None, state.auto_rerun_enabled)
+        else None,
+        "rerun_frequency_hours": changes.rerun_frequency_hours
+        if changes.rerun_frequency_hours not in (None, state.rerun_frequency_hours)
+        else None,
+    }
+    if all(value is None for value in differs.values()):
+        return None
+    return AnalysisUpdated(queue_id=queue_id, user_id=user_id, **differs)
 
 
 def decide_pending_run(state: AnalysisJobState, queue_id: str) -> AnalysisTriggered:
