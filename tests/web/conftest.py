@@ -12,6 +12,8 @@ from tests.e2e.test_viral_analysis import analysis, sim
 
 __all__ = ["analysis", "api", "gateway_runtime", "sim"]
 
+DEV_SECRET = "web-test-jwt-secret-long-enough-for-hs256"
+
 
 @pytest.fixture
 def gateway_settings(database_url: str, amqp_url: str, topology) -> GatewaySettings:
@@ -21,6 +23,9 @@ def gateway_settings(database_url: str, amqp_url: str, topology) -> GatewaySetti
         amqp_url,
         topology,
         admin_token="test-admin-token",
+        # As `make run`: the page signs in with the development token.
+        auth_dev_login=True,
+        auth_jwt_secret=DEV_SECRET,
         sse_heartbeat_s=0.5,
         sse_disconnect_check_s=0.1,
     )

@@ -5,10 +5,15 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
+from typing import Any
 
+import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 
+from libs.runtime import ServiceRuntime
+from services.gateway.app import create_app
+from services.gateway.settings import GatewaySettings
 from tests.support import feed_rows
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
@@ -24,7 +29,7 @@ def chromium() -> str:
 
 
 async def test_page_follows_an_analysis_live_and_shows_its_results(
-    api: TestClient, analysis, sim, output_dir: Path
+    api: TestClient, analysis, sim, output_dir: Path, pool: asyncpg.Pool
 ) -> None:
     from playwright.async_api import async_playwright
 
@@ -38,6 +43,11 @@ async def test_page_follows_an_analysis_live_and_shows_its_results(
             page.on("pageerror", lambda error: problems.append(str(error)))
             await page.goto(base)
             await page.evaluate("window.notReloaded = true")
+            # Signed in with the development token, as `make run` serves the page.
+            await page.wait_for_function(
+                "() => document.getElementById('account-status').textContent.startsWith('Signed in')"
+            )
+            assert await page.text_content("#account-status") == "Signed in as creator"
 
             # A bad username is explained in words, not in codes.
             await page.fill("#profile-username", "not a name!")
@@ -66,6 +76,10 @@ async def test_page_follows_an_analysis_live_and_shows_its_results(
                         steps.add(await current.get_attribute("data-step") or "")
                     await asyncio.sleep(0.05)
                 await page.wait_for_selector("#generated-hooks li")
+            # The last value may have come with the results, between the loop's sample and its check.
+            final = int(await page.get_attribute("#progress-value", "data-value") or 0)
+            if seen[-1] != final:
+                seen.append(final)
             assert await page.evaluate("window.notReloaded") is True, "the page reloaded"
             assert "live" in modes, f"progress came by polling, not by the event stream: {modes}"
             assert len(seen) >= 4 and seen == sorted(seen) and seen[-1] == 100, seen
@@ -80,6 +94,20 @@ async def test_page_follows_an_analysis_live_and_shows_its_results(
             assert "x" in (await page.text_content("#reels-table tbody tr td.num:nth-child(4)") or "")
             assert problems == [], problems
             await page.screenshot(path=str(output_dir / "analysis-results.png"), full_page=True)
+            # The job is the signed-in user's: recorded so, and not found by anyone else.
+            requested = await pool.fetchrow(
+                "SELECT payload FROM eventstore.events WHERE event_type = 'AnalysisRequested'"
+            )
+            assert requested["payload"]["user_id"] == "creator"
+            session = requested["payload"]["session_id"]
+            assert (await api.get(f"/api/viral-ideas/queue/{session}")).status == 404
+            # Reloaded, the page keeps its token and follows the job it links to.
+            await page.goto(f"{base}?session={session}")
+            await page.wait_for_selector("#generated-hooks li")
+            assert await page.text_content("#account-status") == "Signed in as creator"
+            await page.click("#sign-out")
+            assert "anonymous" in (await page.text_content("#account-status") or "")
+            assert problems == [], problems
         finally:
             await browser.close()
 
@@ -149,6 +177,34 @@ async def test_discover_view_filters_scrolls_on_the_cursor_and_links_to_analysis
             await page.click("#feed li.reel-card a.analyse")
             await page.wait_for_selector("#primary-username")
             assert await page.input_value("#primary-username") == username
+            assert problems == [], problems
+        finally:
+            await browser.close()
+
+
+async def test_without_the_development_sign_in_the_page_goes_on_anonymously(
+    gateway_runtime: ServiceRuntime, gateway_settings: GatewaySettings, aiohttp_client: Any
+) -> None:
+    from playwright.async_api import async_playwright
+
+    production = gateway_settings.model_copy(update={"auth_dev_login": False})
+    client = await aiohttp_client(create_app(gateway_runtime, production))
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
+        try:
+            page = await browser.new_page()
+            problems: list[str] = []
+            page.on("pageerror", lambda error: problems.append(str(error)))
+            await page.goto(str(client.make_url("/")))
+            await page.wait_for_function(
+                "() => document.getElementById('account-status').textContent.startsWith('Anonymous')"
+            )
+            assert await page.is_hidden("#sign-in-form") and await page.is_hidden("#sign-out")
+            await page.fill("#profile-username", "fitwithmaya")
+            await page.click("#profile-form button")
+            await page.wait_for_function(
+                "() => document.getElementById('profile-status').textContent.includes('fitwithmaya')"
+            )
             assert problems == [], problems
         finally:
             await browser.close()

@@ -28,7 +28,9 @@ const MESSAGES = {
   INVALID_USERNAME: "That does not look like an Instagram username: use letters, digits, dots or underscores, at most 30.",
   INVALID_JSON: "The page sent something the server could not read. Reload the page and try again.",
   SESSION_EXISTS: "This analysis was already submitted. Reload the page to start a new one.",
-  QUEUE_NOT_FOUND: "We cannot find that analysis. Check the link, or submit a new one.",
+  QUEUE_NOT_FOUND: "We cannot find that analysis. Check the link, sign in as the one who asked for it, or submit a new one.",
+  RATE_LIMITED: "That is a lot of requests in a short time. Please wait a little and try again.",
+  TOO_MANY_RUNNING: "You already have the most analyses running at once. Wait for one to finish.",
   PROFILE_NOT_FOUND: "We have not fetched that profile yet.",
   RESULTS_NOT_FOUND: "The results are not ready yet.",
   SERVICE_UNAVAILABLE: "ViralSpot is busy right now. Please try again in a few seconds.",
@@ -62,14 +64,91 @@ function friendly(status, body) {
   return `The request failed (HTTP ${status}).`;
 }
 
-async function api(method, path, body) {
+// 0. Signing in. `make run` turns on the development sign-in (POST /api/auth/dev-token): the page
+// signs in as the name given and sends its token with every request, so the analyses it creates are
+// that user's. Without it (production, where the identity provider's frontend signs users in) the page
+// goes on anonymously: the analyses it creates are reachable by their session id alone.
+
+const TOKEN_KEY = "viralspot.token";
+const NAME_KEY = "viralspot.user";
+const auth = { token: null, user: null, available: true };
+
+function claimsOf(token) {
+  try {
+    const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    return JSON.parse(atob(part));
+  } catch (_err) {
+    return null;
+  }
+}
+
+// A token with a minute left is not worth sending: the server would refuse it halfway through a poll.
+function stillValid(token) {
+  const claims = token ? claimsOf(token) : null;
+  return claims && typeof claims.exp === "number" && claims.exp * 1000 > Date.now() + 60000 ? claims : null;
+}
+
+function showAccount() {
+  const signedIn = Boolean(auth.token);
+  $("account-status").textContent = signedIn
+    ? `Signed in as ${auth.user}`
+    : auth.available ? "Not signed in: your analyses are anonymous" : "Anonymous (sign-in is not available here)";
+  $("sign-in-form").hidden = signedIn || !auth.available;
+  $("sign-out").hidden = !signedIn;
+}
+
+async function signIn(name) {
   let response;
   try {
-    response = await fetch(path, {
-      method,
-      headers: body ? { "Content-Type": "application/json" } : {},
-      body: body ? JSON.stringify(body) : undefined,
+    response = await fetch("/api/auth/dev-token", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ user: name }),
     });
+  } catch (_err) {
+    return false;
+  }
+  const data = await response.json().catch(() => null);
+  if (response.status === 404) {
+    auth.available = false;  // no development sign-in: anonymous it is
+  } else if (response.ok && data && data.success === true && stillValid(data.data.token)) {
+    Object.assign(auth, { token: data.data.token, user: name });
+    sessionStorage.setItem(TOKEN_KEY, auth.token);
+    sessionStorage.setItem(NAME_KEY, name);
+  } else {
+    showError("account-error", friendly(response.status, data));
+  }
+  showAccount();
+  return Boolean(auth.token);
+}
+
+function signOut() {
+  Object.assign(auth, { token: null, user: null });
+  sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.setItem(NAME_KEY, "");  // stay signed out on reload
+  showAccount();
+}
+
+async function restoreSignIn() {
+  const kept = sessionStorage.getItem(TOKEN_KEY);
+  const claims = stillValid(kept);
+  const name = sessionStorage.getItem(NAME_KEY);
+  if (claims && typeof claims.sub === "string") {
+    Object.assign(auth, { token: kept, user: claims.sub });
+    showAccount();
+  } else if (name !== "") {
+    await signIn(name || $("sign-in-name").value || "creator");
+  } else {
+    showAccount();
+  }
+}
+
+async function api(method, path, body, retried = false) {
+  const headers = body ? { "Content-Type": "application/json" } : {};
+  if (auth.token) headers.Authorization = `Bearer ${auth.token}`;
+  let response;
+  try {
+    response = await fetch(path, { method, headers, body: body ? JSON.stringify(body) : undefined });
   } catch (_err) {
     throw new Problem("Cannot reach ViralSpot. Check your connection and try again.", 0, "NETWORK");
   }
@@ -79,8 +158,12 @@ async function api(method, path, body) {
   } catch (_err) {
     data = null;
   }
+  const code = data && data.error_code;
+  if (response.status === 401 && !retried && auth.user && (code === "TOKEN_EXPIRED" || code === "INVALID_TOKEN")) {
+    if (await signIn(auth.user)) return api(method, path, body, true);  // a fresh token, once
+  }
   if (!response.ok || !data || data.success !== true) {
-    throw new Problem(friendly(response.status, data), response.status, data && data.error_code);
+    throw new Problem(friendly(response.status, data), response.status, code);
   }
   return data.data;
 }
@@ -221,7 +304,9 @@ function follow(session, queueId) {
     poll();
     return;
   }
-  const source = new EventSource(`/api/viral-ideas/queue/${encodeURIComponent(session)}/events`);
+  // EventSource sends no headers: the stream takes the token as access_token (for this stream only).
+  const query = auth.token ? `?access_token=${encodeURIComponent(auth.token)}` : "";
+  const source = new EventSource(`/api/viral-ideas/queue/${encodeURIComponent(session)}/events${query}`);
   job.source = source;
   let failures = 0;
   const on = (name, apply) => source.addEventListener(name, (message) => {
@@ -455,9 +540,17 @@ function renderChart(reels) {
   chart.replaceChildren(svg);
 }
 
-document.addEventListener("DOMContentLoaded", () => {
+document.addEventListener("DOMContentLoaded", async () => {
   $("profile-form").addEventListener("submit", requestProfile);
   $("analysis-form").addEventListener("submit", submitAnalysis);
+  $("sign-in-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    showError("account-error", "");
+    const name = $("sign-in-name").value.trim();
+    if (name) signIn(name);
+  });
+  $("sign-out").addEventListener("click", signOut);
+  await restoreSignIn();  // before following a job: an owned job answers only with its owner's token
   const params = new URL(window.location.href).searchParams;
   const session = params.get("session");
   if (session && session.length <= 255) follow(session);
