@@ -47,8 +47,10 @@ async def load(
     seconds: float,
     connections: int = CONNECTIONS,
     count: int = DUPLICATES,
+    tokens: Path | None = None,
 ) -> dict[str, Any]:
-    args = [mode, prefix, str(count)]
+    """`tokens`: a file of bearer tokens, one a line, sent in turn as Authorization (mode get)."""
+    args = [mode, prefix, str(count)] + ([str(tokens)] if tokens is not None else [])
     if use_wrk:
         command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "-s", str(LUA)]
         command += [base_url, "--", *args]
@@ -83,12 +85,13 @@ async def measure(
     *,
     seconds: float = SECONDS,
     warmup_s: float = WARMUP_S,
+    tokens: Path | None = None,
 ) -> dict[str, Any]:
     # The warm-up asks for other new usernames, so the measured run's are still new.
     warmup_prefix = prefix + "w" if mode == "new" else prefix
-    await load(base_url, use_wrk, mode, warmup_prefix, warmup_s, connections, count)
+    await load(base_url, use_wrk, mode, warmup_prefix, warmup_s, connections, count, tokens)
     with CpuUse(env.pids) as cpu:
-        figures = await load(base_url, use_wrk, mode, prefix, seconds, connections, count)
+        figures = await load(base_url, use_wrk, mode, prefix, seconds, connections, count, tokens)
     return {**figures, "cpu_cores": cpu.cores}
 
 

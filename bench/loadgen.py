@@ -2,7 +2,7 @@
 
 Same requests (modes new, duplicate, get) and the same BENCH_JSON line as profile_requests.lua. It is
 slower than wrk, so a ceiling it reports may be its own.
-Usage: python -m bench.loadgen URL SECONDS CONNECTIONS MODE PREFIX [COUNT]
+Usage: python -m bench.loadgen URL SECONDS CONNECTIONS MODE PREFIX [COUNT [TOKENS_FILE]]
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ import uvloop
 from bench.stats import percentile
 
 
-async def run(base: str, seconds: float, connections: int, mode: str, prefix: str, count: int) -> None:
+async def run(
+    base: str, seconds: float, connections: int, mode: str, prefix: str, count: int, tokens: list[str]
+) -> None:
     latencies: list[float] = []
     non_2xx = errors = 0
     deadline = time.monotonic() + seconds
@@ -34,9 +36,10 @@ async def run(base: str, seconds: float, connections: int, mode: str, prefix: st
                 method, url = "POST", f"{base}/api/profile/{prefix}{(sent * 7 + worker) % count}/request"
             else:
                 method, url = "POST", f"{base}/api/profile/{prefix}{worker}_{sent}/request"
+            headers = {"Authorization": f"Bearer {tokens[(sent + worker) % len(tokens)]}"} if tokens else None
             started = time.perf_counter()
             try:
-                async with session.request(method, url) as response:
+                async with session.request(method, url, headers=headers) as response:
                     await response.read()
                     non_2xx += not 200 <= response.status < 300
             except aiohttp.ClientError:
@@ -64,4 +67,5 @@ async def run(base: str, seconds: float, connections: int, mode: str, prefix: st
 
 if __name__ == "__main__":
     url, seconds, connections, mode, prefix, *rest = sys.argv[1:]
-    uvloop.run(run(url, float(seconds), int(connections), mode, prefix, int(rest[0]) if rest else 0))
+    tokens = open(rest[1]).read().split() if len(rest) > 1 else []
+    uvloop.run(run(url, float(seconds), int(connections), mode, prefix, int(rest[0]) if rest else 0, tokens))

@@ -1,7 +1,8 @@
 -- wrk script for POST /api/profile/{username}/request.
 -- Arguments after `--`: "new" <prefix> (a distinct username per request)
 -- or "duplicate" <prefix> <count> (cycles through <prefix>0 .. <prefix><count-1>, queued beforehand),
--- or "get" <path prefix> <count>: GET <path prefix>0 .. <path prefix><count-1> in turn (status polls).
+-- or "get" <path prefix> <count> [<tokens file>]: GET <path prefix>0 .. <path prefix><count-1> in turn
+-- (status polls), each with the next of the file's bearer tokens (one a line) when one is given.
 -- done() prints one line "BENCH_JSON {...}" with the figures the bench reads.
 
 local threads = {}
@@ -17,6 +18,12 @@ function init(args)
     mode, prefix, count = args[1], args[2], tonumber(args[3] or "0")
     sent, non2xx = 0, 0
     fixed = {}
+    tokens = {}
+    if args[4] then
+        for line in io.lines(args[4]) do
+            table.insert(tokens, "Bearer " .. line)
+        end
+    end
     if mode == "duplicate" then
         for i = 0, count - 1 do
             fixed[i] = wrk.format("POST", "/api/profile/" .. prefix .. i .. "/request")
@@ -30,6 +37,10 @@ end
 
 function request()
     sent = sent + 1
+    if mode == "get" and #tokens > 0 then
+        local headers = {Authorization = tokens[sent % #tokens + 1]}
+        return wrk.format("GET", prefix .. ((sent * 7 + id) % count), headers)
+    end
     if mode == "duplicate" or mode == "get" then
         return fixed[(sent * 7 + id) % count]
     end

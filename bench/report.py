@@ -455,6 +455,37 @@ def discovery_section(d: dict[str, Any]) -> Section:
     return Section(lines, cpu, method)
 
 
+def auth_section(a: dict[str, Any]) -> Section:
+    ref, *cases = a["cases"]
+    columns = ("case", "req/s", "ratio to no token", "p50 ms", "p90 ms", "p99 ms", "max ms", "non-2xx",
+               "errors", "goal")  # fmt: skip
+    one_token = cases[0]
+    ok = one_token["requests_per_s"] / ref["requests_per_s"] >= a["goal_ratio"] and not one_token["non_2xx"]
+    goals = [f"ratio >= {a['goal_ratio']}: {_check(ok)}"] + [""] * (len(cases) - 1)
+    lines = [
+        *_table_head(
+            f"## 8. JWT verification on GET /api/viral-ideas/queue/{{session_id}} ({a['load_generator']}, "
+            f"{a['connections']} connections, {a['seconds']} s each)",
+            columns,
+        ),
+        _http_row(ref["case"] + " (reference)", ref, ref, ""),
+        *(_http_row(c["case"], c, ref, goal) for c, goal in zip(cases, goals, strict=True)),
+        "",
+        f"The JWKS was fetched {a['jwks_fetches']} time(s) in the whole figure.",
+    ]
+    cpu = [(f"status, {c['case']}", c["cpu_cores"]) for c in a["cases"]]
+    method = [
+        "8. The status polls of figure 6 (anonymous jobs, which any caller may read) against a gateway "
+        "with AUTH_JWT_SECRET and an AUTH_JWKS_URL served by a local JWKS server, each case measured "
+        "after its own warm-up: no Authorization header; one HS256 token on every request (a client "
+        "polling with its token: accepted tokens are remembered until they expire); one RS256 token; "
+        f"{a['distinct_tokens']} distinct HS256 tokens sent in turn, more than the gateway remembers, so "
+        "every request verifies a signature (the worst case). Goal (issue 14): one token costs at most "
+        "10% of the requests/s.",
+    ]
+    return Section(lines, cpu, method)
+
+
 SECTIONS: dict[str, Callable[[dict[str, Any]], Section]] = {
     "backbone": backbone_section,
     "http": http_section,
@@ -463,6 +494,7 @@ SECTIONS: dict[str, Callable[[dict[str, Any]], Section]] = {
     "status": status_section,
     "sse": sse_section,
     "discovery": discovery_section,
+    "auth": auth_section,
 }
 
 
