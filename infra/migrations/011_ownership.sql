@@ -43,3 +43,8 @@ CREATE TABLE readmodel.viral_analysis_runs (
     error_message           text,
     PRIMARY KEY (queue_id, run)
 );
+-- /process answers its run's place among the manual runs waiting, and estimates from measured runs.
+CREATE INDEX viral_analysis_runs_queued_idx ON readmodel.viral_analysis_runs (trigger, requested_at)
+    WHERE outcome = 'queued';
+CREATE INDEX viral_analysis_runs_finished_idx ON readmodel.viral_analysis_runs (finished_at)
+    WHERE outcome = 'completed';

@@ -11,10 +11,12 @@ import uuid
 from datetime import UTC, datetime
 
 import asyncpg
+import structlog
 from aiohttp import web
 
 from libs.events import NewEvent
-from libs.events.catalog import AnalysisRequested, AnalysisTriggered, analysis_stream
+from libs.events.catalog import AnalysisRequested, analysis_stream
+from libs.events.db import is_transient_database_error
 from services.gateway import keys, limits
 from services.gateway.analysis_access import (
     append_decided,
@@ -28,7 +30,6 @@ from services.gateway.auth import require_admin
 from services.gateway.domain.analysis_jobs import (
     AlreadyProcessing,
     AlreadyQueued,
-    AnalysisJobState,
     JobChanges,
     MissingRequirements,
     NotCancellable,
@@ -43,9 +44,17 @@ from services.gateway.domain.analysis_jobs import (
 from services.gateway.errors import ApiError
 from services.gateway.idempotency import answer_once
 from services.gateway.identity import caller
+from services.gateway.process_answer import (
+    INITIATION_FAILED_HELP,
+    MISSING_REQUIREMENTS_HELP,
+    PROCESS_NOT_FOUND_HELP,
+    processing_started,
+)
 from services.gateway.repository import analyses as jobs
 from services.gateway.responses import ok
 from services.gateway.validation import parse_body, parse_queue_id
+
+log = structlog.get_logger(__name__)
 
 
 async def create_job(request: web.Request) -> web.Response:
@@ -67,6 +76,8 @@ async def create_job(request: web.Request) -> web.Response:
     )
 
     async def create(conn: asyncpg.Connection) -> web.Response:
+        # On the request's connection, in the idempotent transaction: a replay costs no token.
+        await limits.take(request, "analyses", conn)
         try:
             async with conn.transaction():
                 await check_running_cap(conn, request, who)
@@ -95,8 +106,6 @@ async def create_job(request: web.Request) -> web.Response:
             status=201,
         )
 
-    # Before the idempotent part: a replay costs a token too, but no request holds two connections.
-    await limits.take(request, "analyses")
     return await answer_once(request, create)
 
 
@@ -124,57 +133,31 @@ async def process_job(request: web.Request) -> web.Response:
             ) from None
         except MissingRequirements:
             raise ApiError(
-                400, "MISSING_REQUIREMENTS", "Queue entry missing required primary_username"
+                400,
+                "MISSING_REQUIREMENTS",
+                "Queue entry missing required primary_username",
+                troubleshooting=MISSING_REQUIREMENTS_HELP,
             ) from None
-        return _processing_started(queue_id, state, event)
+        except ApiError as refused:
+            if refused.error_code == "QUEUE_NOT_FOUND":
+                refused.troubleshooting = PROCESS_NOT_FOUND_HELP
+            raise
+        return processing_started(queue_id, state, event, await jobs.manual_queue(conn, queue_id, event.run))
 
-    return await answer_once(request, trigger)
-
-
-def _processing_started(queue_id: str, state: AnalysisJobState, event: AnalysisTriggered) -> web.Response:
-    """Seed 000's answer to /process, section by section."""
-    competitors = len(state.competitors)
-    return web.json_response(
-        {
-            "success": True,
-            "message": "Viral ideas processing started in background",
-            "data": {
-                "immediate_processing": {
-                    "queue_id": queue_id,
-                    "status": "processing_started",
-                    "run": event.run,
-                    "execution_mode": "immediate_background",
-                    "processor_type": "ViralIdeasProcessor",
-                    "task_created": True,
-                },
-                "processing_details": {
-                    "primary_username": state.primary_username,
-                    "session_id": state.session_id,
-                    "competitors_count": competitors,
-                    "priority": state.priority,
-                    "content_strategy_provided": state.has_strategy,
-                    "processing_mode": "parallel_competitor_analysis",
-                },
-                "resource_allocation": {
-                    "background_task_created": True,
-                    "memory_allocation": "optimized",
-                    "concurrent_processing": "enabled",
-                    "asyncio_coordination": "active",
-                },
-                "monitoring": {
-                    "progress_endpoint": f"/api/viral-ideas/queue/{state.session_id}",
-                    "status_tracking": "real_time",
-                    "completion_detection": "automatic",
-                },
-                "estimated_completion": {
-                    "min_duration_minutes": 1,
-                    "max_duration_minutes": 2 + competitors,
-                    "factors": "Competitor count, content volume, API response times",
-                },
-                "timestamp": datetime.now(UTC).isoformat(),
-            },
-        }
-    )
+    try:
+        return await answer_once(request, trigger)
+    except ApiError:
+        raise
+    except Exception as exc:
+        if is_transient_database_error(exc):
+            raise  # 503 SERVICE_UNAVAILABLE, as everywhere: retry in a moment
+        log.exception("gateway.process_failed", queue_id=queue_id)
+        raise ApiError(
+            500,
+            "PROCESSING_INITIATION_FAILED",
+            "Internal server error: Failed to create background processing task",
+            troubleshooting=INITIATION_FAILED_HELP,
+        ) from None
 
 
 async def rerun_job(request: web.Request) -> web.Response:
@@ -183,6 +166,7 @@ async def rerun_job(request: web.Request) -> web.Response:
     who = await caller(request)
 
     async def rerun(conn: asyncpg.Connection) -> web.Response:
+        await limits.take(request, "reruns", conn)
         try:
             _, event = await append_decided(
                 conn,
@@ -202,7 +186,6 @@ async def rerun_job(request: web.Request) -> web.Response:
 
     async with request.app[keys.POOL].acquire() as conn:
         await visible_session(conn, request, queue_id)  # another user's job is not found, not limited
-    await limits.take(request, "reruns")
     return await answer_once(request, rerun)
 
 

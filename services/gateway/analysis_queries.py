@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from libs.events.topology import message_count
 from services.gateway import keys
-from services.gateway.analysis_status import read_job_status_or_request
+from services.gateway.analysis_status import read_job
 from services.gateway.errors import ApiError
 from services.gateway.identity import Caller, caller, may_see
 from services.gateway.repository import analyses as jobs
@@ -18,9 +20,9 @@ async def job_status(request: web.Request) -> web.Response:
     session_id = parse_session_id(request.match_info["session_id"])
     pool = request.app[keys.POOL]
     who = await caller(request)  # a token sent is judged first, whatever the session
-    session = await jobs.session_by_id(pool, session_id)
-    visible = session is not None and may_see(who, session.owner_id)
-    status = await read_job_status_or_request(pool, request.app[keys.STORE], session) if visible else None
+    found = await read_job(pool, request.app[keys.STORE], session_id)
+    # Another user's job is not found, exactly as no job (the status is read with the owner: one trip).
+    status = found[1] if found is not None and may_see(who, found[0].owner_id) else None
     if status is None:
         raise ApiError(
             404,
@@ -110,28 +112,29 @@ async def check_existing(request: web.Request) -> web.Response:
     async with request.app[keys.POOL].acquire() as conn:
         row = await jobs.latest_finished_analysis(conn, username, scope)
         active = None if row is not None else await jobs.active_analysis(conn, username, scope)
-    if row is not None:
-        found = {
-            "exists": True,
-            "kind": "completed",
-            "queue_id": str(row["id"]),
-            "session_id": row["session_id"],
-            "status": row["status"],
-            "run": row["analysis_run"],
-            "completed_at": iso(row["analysis_completed_at"]),
-        }
-    elif active is not None:
-        found = {
-            "exists": True,
-            "kind": "active",
-            "queue_id": str(active["id"]),
-            "session_id": active["session_id"],
-            "status": active["status"],
-            "progress_percentage": active["progress_percentage"],
-            "current_step": active["current_step"],
-        }
-    else:
+    job = row if row is not None else active
+    if job is None:
         raise ApiError(404, "ANALYSIS_NOT_FOUND", f"No analysis exists for {username}.")
+    kind = "completed" if row is not None else "active"
+    # The original's fields (analysis_type is its name for kind), then what this API adds.
+    found: dict[str, Any] = {
+        "exists": True,
+        "id": str(job["id"]),
+        "session_id": job["session_id"],
+        "primary_username": job["primary_username"],
+        "status": job["status"],
+        "progress_percentage": job["progress_percentage"],
+        "submitted_at": iso(job["submitted_at"]),
+        "started_at": iso(job["started_processing_at"]),
+        "completed_at": iso(job["completed_at"]),
+        "error_message": job["error_message"],
+        "analysis_type": kind,
+        "kind": kind,
+        "queue_id": str(job["id"]),
+        "current_step": job["current_step"],
+    }
+    if row is not None:
+        found |= {"run": row["analysis_run"], "run_completed_at": iso(row["analysis_completed_at"])}
     if scope.nobody:
-        del found["queue_id"], found["session_id"]
+        del found["id"], found["queue_id"], found["session_id"]
     return ok(found)

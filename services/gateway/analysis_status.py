@@ -20,24 +20,29 @@ OVERDUE = timedelta(minutes=30)
 async def read_job_status(pool: FairPool, session_id: str) -> dict[str, Any] | None:
     """The job as the read model shows it; None when it has no row (yet: a job just created appears
     within moments)."""
-    row = await jobs.job_status_row(pool, session_id)
-    if row is None:
+    found = await jobs.job_status_row(pool, session_id)
+    if found is None or found["id"] is None:
         return None
-    return describe_job(row, row["competitor_rows"] or [], datetime.now(UTC))
+    return describe_job(found, found["competitor_rows"] or [], datetime.now(UTC))
 
 
-async def read_job_status_or_request(
-    pool: FairPool, store: EventStore, session: jobs.Session
-) -> dict[str, Any] | None:
-    """As read_job_status, and a job just created that the projector has not shown yet answers from its
-    stream (read-your-writes: its creator polls it at once)."""
-    status = await read_job_status(pool, session.session_id)
-    if status is not None:
-        return status
+async def read_job(
+    pool: FairPool, store: EventStore, session_id: str
+) -> tuple[jobs.Session, dict[str, Any] | None] | None:
+    """The session (with its owner, for the caller's check) and its job as read_job_status shows it;
+    a job just created that the projector has not shown yet answers from its stream (read-your-writes:
+    its creator polls it at once). None when the session has no analysis. One round trip when
+    projected."""
+    found = await jobs.job_status_row(pool, session_id)
+    if found is None:
+        return None
+    session = jobs.Session(session_id, found["session_queue_id"], found["session_owner_id"])
+    if found["id"] is not None:
+        return session, describe_job(found, found["competitor_rows"] or [], datetime.now(UTC))
     async with pool.acquire() as conn:
         summary = requested_summary(await store.read_stream(conn, analysis_stream(str(session.queue_id))))
     # The session's row and its AnalysisRequested commit together: None only for a store without it.
-    return describe_job(*summary, datetime.now(UTC)) if summary is not None else None
+    return session, describe_job(*summary, datetime.now(UTC)) if summary is not None else None
 
 
 def describe_job(row: Mapping[str, Any], competitors: list[Any], now: datetime) -> dict[str, Any]:

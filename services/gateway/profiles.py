@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -16,6 +16,7 @@ from services.gateway import keys, limits, repository
 from services.gateway.domain.profile_requests import decide, estimated_time
 from services.gateway.errors import ApiError, service_unavailable
 from services.gateway.idempotency import answer_once, atomic
+from services.gateway.identity import caller
 from services.gateway.responses import iso, jsonable, ok
 from services.gateway.validation import normalise_username, parse_source, query_int
 
@@ -27,10 +28,21 @@ async def request_profile(request: web.Request) -> web.Response:
     stream = profile_stream(username)
 
     async def decide_and_append(conn: asyncpg.Connection) -> web.Response:
+        # On the request's connection, in the idempotent transaction: a replay costs no token.
+        await limits.take(request, "profiles", conn)
+
         async def attempt() -> web.Response:
             now = datetime.now(UTC)
             state = fold(await store.read_stream(conn, stream))
-            decision = decide(state, username=username, source=source, priority="HIGH", now=now)
+            decision = decide(
+                state,
+                username=username,
+                source=source,
+                priority="HIGH",
+                now=now,
+                fetched_at=await repository.profile_fetched_at(conn, username),
+                freshness=timedelta(hours=request.app[keys.SETTINGS].profile_freshness_hours),
+            )
             if decision.events:
                 # Someone else deciding on this profile meanwhile makes the append refuse: decided again.
                 async with atomic(conn):
@@ -47,7 +59,7 @@ async def request_profile(request: web.Request) -> web.Response:
         except WrongExpectedVersion:
             raise service_unavailable("The profile stream is too busy") from None
 
-    await limits.take(request, "profiles")
+    await caller(request)  # verified before a connection is held: a JWKS fetch may take seconds
     return await answer_once(request, decide_and_append)
 
 
@@ -66,7 +78,8 @@ async def _request_answer(
             "estimated_time": "complete",
             "profile_type": "primary",
             "status": "exists",
-            "created_at": iso(state.first_completed_at),
+            "created_at": iso(state.first_completed_at or decision.fetched_at),
+            "last_fetched_at": iso(decision.fetched_at),
             "skip_reason": decision.outcome,
         }
     requested_at = now if decision.outcome == "new" else state.requested_at
@@ -117,7 +130,10 @@ async def profile_status(request: web.Request) -> web.Response:
         else:
             # The projection lags the store by milliseconds: a request just accepted is still visible.
             state = fold(await request.app[keys.STORE].read_stream(conn, profile_stream(username)))
-            if state.status == "none":
+            fetched_at = (
+                await repository.profile_fetched_at(conn, username) if state.status == "none" else None
+            )
+            if state.status == "none" and fetched_at is None:
                 raise ApiError(404, "PROFILE_NOT_FOUND", f"Profile {username} was never requested.")
             fields = {
                 "request_id": state.request_id,
@@ -129,6 +145,8 @@ async def profile_status(request: web.Request) -> web.Response:
                 "started_at": state.started_at,
                 "completed_at": state.completed_at,
             }
+            if state.status == "none":  # fetched without a request of its own (by an analysis)
+                fields.update(status="completed", attempts=0, completed_at=fetched_at)
         position = None
         if fields["status"] == "pending":
             position = await repository.queue_position(

@@ -74,6 +74,8 @@ class GatewaySettings(ServiceSettings):
     # POST /api/auth/dev-token, for `make run` only (also needs AUTH_JWT_SECRET).
     auth_dev_login: bool = False
     auth_dev_token_ttl_s: int = Field(default=3600, ge=60, le=86_400)
+    # A profile fetched (by a request or an analysis) this recently is not fetched again on request.
+    profile_freshness_hours: int = Field(default=168, ge=1, le=8760)
     # Analyses one user may have queued or running at once (creations and re-runs beyond: 429).
     max_running_analyses_per_user: int = Field(default=3, ge=1, le=1000)
     # Token buckets per user (per address for anonymous callers), "<requests>/<seconds>" or "off".

@@ -46,15 +46,15 @@ async def analysis_requested(conn: asyncpg.Connection, e: Envelope) -> None:
 async def _run_requested(
     conn: asyncpg.Connection, queue_id: str, run: int, trigger: str, user_id: str | None, at: datetime
 ) -> None:
-    # Run numbers are those of runs that start (viral-analysis counts claims): a run cancelled before
-    # it started is asked for again under the same number, and its row says so.
+    # Run numbers are those of runs that start (viral-analysis counts claims): a run not started yet
+    # (queued, or cancelled before it started) asked for again is the same run, now by this trigger.
     await conn.execute(
         """INSERT INTO viral_analysis_runs AS r (queue_id, run, trigger, outcome, requested_by, requested_at)
            VALUES ($1, $2, $3, 'queued', $4, $5)
            ON CONFLICT (queue_id, run) DO UPDATE
                SET trigger = excluded.trigger, outcome = 'queued', requested_by = excluded.requested_by,
                    requested_at = excluded.requested_at, finished_at = NULL, error_message = NULL
-               WHERE r.started_at IS NULL AND r.outcome = 'cancelled'""",
+               WHERE r.started_at IS NULL""",
         queue_id,
         run,
         trigger,

@@ -139,8 +139,10 @@ async def test_status_follows_the_request_through_ingestion(api: TestClient, poo
         "profile_type": "primary",
         "status": "exists",
         "created_at": recent["data"]["created_at"],
+        "last_fetched_at": recent["data"]["last_fetched_at"],
         "skip_reason": "recently_completed",
     }
+    assert recent["data"]["last_fetched_at"] >= recent["data"]["created_at"]  # the last fetch, not the first
 
 
 async def test_completion_older_than_ten_minutes_is_already_processed(api: TestClient, pool) -> None:

@@ -22,7 +22,8 @@ ADMIN_TOKEN = "test-admin-token"
 @pytest.fixture
 async def replicas(service_env: dict[str, str], output_dir: Path) -> AsyncIterator[list[str]]:
     """Two gateways: 3 profile requests per caller, refilled over 4 seconds; 2 analyses an hour."""
-    processes, urls = [], []
+    processes: list[ServiceProcess] = []
+    urls: list[str] = []
     try:
         for i in range(2):
             port = infra.free_port()
@@ -40,10 +41,22 @@ async def replicas(service_env: dict[str, str], output_dir: Path) -> AsyncIterat
             await process.wait_ready(f"{url}/readyz")
         yield urls
     finally:
+        # Stopped before the test's database is dropped, whatever happened; killed if SIGTERM hangs.
         for process in processes:
             process.kill(signal.SIGTERM)
         for process in processes:
-            await process.wait_exit()
+            try:
+                await process.wait_exit(timeout_s=15)
+            except TimeoutError:
+                process.kill(signal.SIGKILL)
+                await process.wait_exit()
+
+
+Answer = tuple[int, dict[str, str]]
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
 
 
 async def test_two_replicas_share_one_bucket_per_caller_and_retry_after_is_honoured(
@@ -51,29 +64,50 @@ async def test_two_replicas_share_one_bucket_per_caller_and_retry_after_is_honou
 ) -> None:
     async with aiohttp.ClientSession() as http:
 
-        async def request(
-            i: int, username: str, headers: dict[str, str] | None = None
-        ) -> aiohttp.ClientResponse:
-            url = f"{replicas[i % 2]}/api/profile/{username}/request"  # alternating replicas
+        async def request(i: int, username: str, headers: dict[str, str] | None = None) -> Answer:
+            url = f"{replicas[i % 2]}/api/profile/{username}/request"  # replica i % 2
             async with http.post(url, headers=headers or {}) as resp:
-                await resp.read()
-                return resp
+                body = await resp.json()
+                if resp.status == 429:
+                    assert body["error_code"] == "RATE_LIMITED" and body["troubleshooting"], body
+                return resp.status, dict(resp.headers)
 
+        # Alternating replicas: the 4th request, on the second, finds the bucket the first emptied.
         answers = [await request(i, f"creator.{i}") for i in range(4)]
-        assert [r.status for r in answers] == [200, 200, 200, 429]
-        refused = answers[3]
-        retry_after = int(refused.headers["Retry-After"])
-        assert 1 <= retry_after <= 2  # one token comes back every 4/3 s
-        # A signed-in user has a bucket of their own, and the administrator none at all.
-        alice = {"Authorization": f"Bearer {hs256(claims('alice'))}"}
-        assert [(await request(i, f"alice.{i}", alice)).status for i in range(4)] == [200, 200, 200, 429]
-        admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-        assert {(await request(i, f"admin.{i}", admin)).status for i in range(6)} == {200}
-        # Still refused on either replica until the wait is over; then served again.
-        assert (await request(0, "anonymous.again")).status == 429
-        assert (await request(1, "anonymous.again")).status == 429
-        await asyncio.sleep(retry_after)
-        assert (await request(0, "anonymous.again")).status == 200
+        assert [status for status, _ in answers] == [200, 200, 200, 429]
+        assert 1 <= int(answers[3][1]["Retry-After"]) <= 2  # a token every 4/3 s
+        status, headers = await request(0, "creator.again")  # the other replica says the same
+        assert status == 429
+        retry_after = int(headers["Retry-After"])
+        assert 1 <= retry_after <= 2
+
+        # A signed-in user has a bucket of their own (the address's is empty), the administrator none.
+        alice = bearer(hs256(claims("alice")))
+        assert [(await request(i, f"alice.{i}", alice))[0] for i in range(4)] == [200, 200, 200, 429]
+        admin = bearer(ADMIN_TOKEN)
+        assert {(await request(i, f"admin.{i}", admin))[0] for i in range(6)} == {200}
+
+        await asyncio.sleep(retry_after)  # counted from the refusal: the token is there by now
+        assert (await request(1, "creator.again"))[0] == 200
+
+
+async def test_a_replayed_idempotency_key_costs_no_token(replicas: list[str]) -> None:
+    bob = bearer(hs256(claims("bob")))
+    async with aiohttp.ClientSession() as http:
+
+        async def request(i: int, username: str, key: str) -> Answer:
+            url = f"{replicas[i % 2]}/api/profile/{username}/request"
+            async with http.post(url, headers={**bob, "Idempotency-Key": key}) as resp:
+                await resp.read()
+                return resp.status, dict(resp.headers)
+
+        first = await request(0, "replayed", "key-1")
+        replays = [await request(i, "replayed", "key-1") for i in range(1, 6)]
+        assert first[0] == 200 and "Idempotent-Replayed" not in first[1]
+        assert all(status == 200 and headers["Idempotent-Replayed"] == "true" for status, headers in replays)
+        # Five replays later bob still has the two tokens the first request left him.
+        fresh = [(await request(i, f"fresh.{i}", f"key-fresh-{i}"))[0] for i in range(3)]
+        assert fresh == [200, 200, 429]
 
 
 async def test_analysis_creations_are_limited_per_caller_with_the_error_body(replicas: list[str]) -> None:

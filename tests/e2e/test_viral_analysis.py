@@ -170,7 +170,12 @@ async def test_process_refuses_a_running_job_and_reruns_a_completed_one(
     await sim.control("config", {"latency_ms": 0})
     resp = await api.post(f"/api/viral-ideas/queue/{created['id']}/process", headers=ADMIN)
     body = await resp.json()
-    assert resp.status == 200 and body["data"]["immediate_processing"]["status"] == "processing_started"
+    # What is true when the answer leaves: the run is queued, first among the manual runs, and its
+    # estimate is the measured run 1 (seconds here: a minute, rounded up).
+    immediate, estimate = body["data"]["immediate_processing"], body["data"]["estimated_completion"]
+    assert resp.status == 200 and immediate["status"] == "queued_for_immediate_processing"
+    assert immediate["queue_position"] == 1 and immediate["run"] == 2
+    assert estimate["measured_runs_last_24h"] == 1 and estimate["min_duration_minutes"] == 1
     assert body["data"]["processing_details"]["competitors_count"] == 2
 
     async def second_run() -> dict | None:

@@ -3,6 +3,7 @@
 import pytest
 from pydantic import ValidationError
 
+from services.gateway.limits import rate_limited
 from services.gateway.settings import GatewaySettings, RateLimit, parse_limit
 
 BASE = {"database_url": "postgresql://127.0.0.1/x", "amqp_url": "amqp://127.0.0.1/"}
@@ -48,3 +49,10 @@ def test_the_environment_sets_them(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_a_rate_is_its_capacity_over_its_period() -> None:
     assert RateLimit(120, 60).per_second == 2.0
+
+
+@pytest.mark.parametrize(("wait_s", "header"), [(0.01, "1"), (1.0, "1"), (1.01, "2"), (1799.2, "1800")])
+def test_retry_after_is_whole_seconds_rounded_up_and_at_least_one(wait_s: float, header: str) -> None:
+    refusal = rate_limited("profiles", wait_s, RateLimit(3, 4))
+    assert refusal.status == 429 and refusal.error_code == "RATE_LIMITED"
+    assert refusal.headers == {"Retry-After": header} and refusal.troubleshooting

@@ -22,19 +22,32 @@ class Decision:
     events: tuple[ProfileRequested | ProfileRequestPromoted, ...] = ()
     request_id: str | None = None
     priority: str | None = None
+    fetched_at: datetime | None = None  # when the profile known was last fetched
 
 
-def decide(state: ProfileState, *, username: str, source: str, priority: str, now: datetime) -> Decision:
+def decide(
+    state: ProfileState,
+    *,
+    username: str,
+    source: str,
+    priority: str,
+    now: datetime,
+    fetched_at: datetime | None = None,
+    freshness: timedelta = timedelta(days=7),
+) -> Decision:
     """The seeds' duplicate prevention: processed, recently completed, in queue, else a new request.
 
-    A profile whose last ingestion failed is queued again. A request of higher priority than the queued
-    one promotes it (a user asking for a profile the crawler queued gets it processed soon).
+    `fetched_at`: when the read model last got the profile by any path (an analysis fetches profiles
+    without a request), so what the profile endpoints show and what dedup decides agree. A profile
+    fetched within `freshness` is not fetched again; an older one is. A profile whose last ingestion
+    failed is queued again. A request of higher priority than the queued one promotes it (a user asking
+    for a profile the crawler queued gets it processed soon).
     """
-    if state.status == "completed":
-        assert state.completed_at is not None
-        if now - state.completed_at < RECENT_COMPLETION:
-            return Decision("recently_completed")
-        return Decision("already_processed")
+    known = [t for t in (state.completed_at if state.status == "completed" else None, fetched_at) if t]
+    last = max(known, default=None)
+    if last is not None and state.status != "failed" and not state.active and now - last < freshness:
+        outcome: Outcome = "recently_completed" if now - last < RECENT_COMPLETION else "already_processed"
+        return Decision(outcome, fetched_at=last)
     if state.active:
         assert state.priority is not None and state.request_id is not None
         if state.status == "pending" and PRIORITY_RANK[priority] < PRIORITY_RANK[state.priority]:

@@ -58,6 +58,13 @@ async def primary_profile(conn: asyncpg.Connection, username: str) -> asyncpg.Re
     )
 
 
+async def profile_fetched_at(conn: asyncpg.Connection, username: str) -> datetime | None:
+    """When the read model last got this profile, by whatever path (a request, an analysis)."""
+    return await conn.fetchval(
+        "SELECT last_scraped_at FROM readmodel.primary_profiles WHERE username = $1", username
+    )
+
+
 async def primary_profile_record(conn: asyncpg.Connection, username: str) -> asyncpg.Record | None:
     """Every column of the profile, as an analysis's results show it."""
     return await conn.fetchrow("SELECT * FROM readmodel.primary_profiles WHERE username = $1", username)

@@ -12,14 +12,19 @@ import asyncpg
 from libs.events.db import FairPool
 
 # The job and its competitors in one round trip (records: username, status, method, added, error).
+# The session as the gateway recorded it (its owner), with the job's summary once projected (else its
+# columns are null) and its competitors, in one round trip (records: username, status, method, added,
+# error). The summary is asked by session_id as a constant, which the grouped view pushes down.
 _JOB_STATUS = """
-SELECT s.*, c.competitor_rows FROM readmodel.viral_queue_summary s
+SELECT g.queue_id AS session_queue_id, g.owner_id AS session_owner_id, s.*, c.competitor_rows
+FROM gateway.analysis_sessions g
+LEFT JOIN LATERAL (SELECT * FROM readmodel.viral_queue_summary WHERE session_id = $1) s ON true
 LEFT JOIN LATERAL (
     SELECT array_agg((competitor_username, processing_status, selection_method, added_at, error_message)
                      ORDER BY position) AS competitor_rows
     FROM readmodel.viral_ideas_competitors WHERE queue_id = s.id AND is_active
 ) c ON true
-WHERE s.session_id = $1"""
+WHERE g.session_id = $1"""
 
 
 async def insert_analysis_session(
@@ -94,7 +99,8 @@ async def pending_job_ids(pool: FairPool) -> list[str]:
 
 
 async def job_status_row(pool: FairPool, session_id: str) -> asyncpg.Record | None:
-    """The job's summary with its active competitors as `competitor_rows`."""
+    """The session (session_queue_id, session_owner_id) and its job's summary, null until projected,
+    with its active competitors as `competitor_rows`; None for no such session."""
     return await pool.fetchrow(_JOB_STATUS, session_id)
 
 
@@ -151,8 +157,12 @@ async def queue_statistics(conn: asyncpg.Connection, scope: JobScope) -> QueueSt
     if not scope.nobody:
         condition, args = scope.where("owner_id", 1)
         recent = await conn.fetch(
-            f"""SELECT id, session_id, primary_username, status, progress_percentage, current_step, submitted_at
-                FROM readmodel.viral_ideas_queue WHERE {condition} ORDER BY submitted_at DESC LIMIT 10""",
+            f"""SELECT q.id, q.session_id, q.primary_username, q.status, q.progress_percentage, q.current_step,
+                       q.submitted_at, q.content_strategy ->> 'contentType' AS content_type,
+                       q.content_strategy ->> 'targetAudience' AS target_audience,
+                       (SELECT count(*) FROM readmodel.viral_ideas_competitors c
+                        WHERE c.queue_id = q.id AND c.is_active) AS active_competitors_count
+                FROM readmodel.viral_ideas_queue q WHERE {condition} ORDER BY q.submitted_at DESC LIMIT 10""",
             *args,
         )
         processing = await conn.fetch(
@@ -176,6 +186,11 @@ async def queue_statistics(conn: asyncpg.Connection, scope: JobScope) -> QueueSt
     return QueueStatistics(analyses, recent, processing, finished, profile_requests)
 
 
+# What the original's check-existing answered about the job it found.
+_EXISTING_FIELDS = """q.id, q.session_id, q.primary_username, q.status, q.progress_percentage, q.current_step,
+    q.submitted_at, q.started_processing_at, q.completed_at, q.error_message"""
+
+
 def _owned_by(scope: JobScope, column: str) -> tuple[str, list[str]]:
     """check-existing's scope: a user's own jobs, an administrator's every job, an anonymous caller's
     the anonymous jobs (whose ids the answer then leaves out)."""
@@ -188,7 +203,7 @@ async def latest_finished_analysis(
     """The last finished run of an analysis of this primary profile in the scope, with its job."""
     condition, args = _owned_by(scope, "q.owner_id")
     return await conn.fetchrow(
-        f"""SELECT q.id, q.session_id, q.status, r.analysis_run, r.analysis_completed_at
+        f"""SELECT {_EXISTING_FIELDS}, r.analysis_run, r.analysis_completed_at
             FROM readmodel.viral_analysis_results r JOIN readmodel.viral_ideas_queue q ON q.id = r.queue_id
             WHERE q.primary_username = $1 AND {condition}
             ORDER BY r.analysis_completed_at DESC LIMIT 1""",
@@ -199,9 +214,9 @@ async def latest_finished_analysis(
 
 async def active_analysis(conn: asyncpg.Connection, username: str, scope: JobScope) -> asyncpg.Record | None:
     """The latest analysis of this primary profile in the scope that is pending or processing."""
-    condition, args = _owned_by(scope, "owner_id")
+    condition, args = _owned_by(scope, "q.owner_id")
     return await conn.fetchrow(
-        f"""SELECT id, session_id, status, progress_percentage, current_step FROM readmodel.viral_ideas_queue
+        f"""SELECT {_EXISTING_FIELDS} FROM readmodel.viral_ideas_queue q
             WHERE primary_username = $1 AND status IN ('pending', 'processing') AND {condition}
             ORDER BY submitted_at DESC LIMIT 1""",
         username,
@@ -252,3 +267,27 @@ async def analysed_content(
         limit,
         offset,
     )
+
+
+@dataclass(frozen=True)
+class ManualQueue:
+    """A manual run's place among the manual runs waiting (1: next), and the runs finished in the last
+    24 hours that estimates are measured from (how many, their mean seconds)."""
+
+    position: int
+    finished_last_24h: int
+    mean_run_s: float | None
+
+
+async def manual_queue(conn: asyncpg.Connection, queue_id: str, run: int) -> ManualQueue:
+    row = await conn.fetchrow(
+        """SELECT 1 + (SELECT count(*) FROM readmodel.viral_analysis_runs
+                       WHERE outcome = 'queued' AND trigger = 'manual' AND NOT (queue_id = $1 AND run = $2))
+                  AS position,
+                  f.n, f.mean_s
+           FROM (SELECT count(*) AS n, avg(processing_time_seconds) AS mean_s FROM readmodel.viral_analysis_runs
+                 WHERE outcome = 'completed' AND finished_at > now() - interval '24 hours') f""",
+        queue_id,
+        run,
+    )
+    return ManualQueue(row["position"], row["n"], row["mean_s"])
