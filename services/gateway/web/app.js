@@ -110,7 +110,9 @@ async function signIn(name) {
   }
   const data = await response.json().catch(() => null);
   if (response.status === 404) {
-    auth.available = false;  // no development sign-in: anonymous it is
+    auth.available = false;  // no development sign-in: anonymous it is, without a token it refuses
+    Object.assign(auth, { token: null, user: null });
+    sessionStorage.removeItem(TOKEN_KEY);
   } else if (response.ok && data && data.success === true && stillValid(data.data.token)) {
     Object.assign(auth, { token: data.data.token, user: name });
     sessionStorage.setItem(TOKEN_KEY, auth.token);
