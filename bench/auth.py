@@ -67,6 +67,9 @@ async def section(env: BenchEnvironment) -> dict[str, Any]:
             ("one HS256 token", files["hs256"]),
             ("one RS256 token (JWKS)", files["rs256"]),
             (f"{DISTINCT_TOKENS} HS256 tokens in turn (no token remembered)", files["distinct"]),
+            # The reference again, last: the drift over the figure shows how far apart runs of one
+            # case are, and the ratios are taken to the mean of both.
+            ("no token, again", None),
         ]
         for label, tokens in cases:
             figures = await http_load.measure(env, base, use_wrk, *args, tokens=tokens)
