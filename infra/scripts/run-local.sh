@@ -28,14 +28,17 @@ if [ -z "${RAPIDAPI_KEY:-}" ]; then
     export TRANSCRIPT_API_URL="${TRANSCRIPT_API_URL:-http://127.0.0.1:$SIM_PORT}"
 fi
 
-mkdir -p .run
+# Where the logs go, and the services' ops ports (base .. base+3): a second copy (a test) moves both.
+RUN_DIR="${RUN_DIR:-.run}"
+OPS_PORT_BASE="${OPS_PORT_BASE:-8001}"
+mkdir -p "$RUN_DIR"
 $PY -m libs.events.migrate
 
 pids=()
 start() {
     local name=$1; shift
-    echo "starting $name (log: .run/$name.log)"
-    env "$@" > ".run/$name.log" 2>&1 &
+    echo "starting $name (log: $RUN_DIR/$name.log)"
+    env "$@" > "$RUN_DIR/$name.log" 2>&1 &
     pids+=($!)
 }
 stop_all() {
@@ -48,10 +51,10 @@ trap stop_all INT TERM EXIT
 if [ -z "${RAPIDAPI_KEY:-}" ]; then
     start simulator $PY -m infra.simulator --port "$SIM_PORT"
 fi
-start projector OPS_PORT=8004 $PY -m services.projector
-start profile-ingest OPS_PORT=8001 $PY -m services.profile_ingest
-start viral-analysis OPS_PORT=8002 $PY -m services.viral_analysis
-start crawler OPS_PORT=8003 $PY -m services.crawler
+start projector OPS_PORT=$((OPS_PORT_BASE + 3)) $PY -m services.projector
+start profile-ingest OPS_PORT=$OPS_PORT_BASE $PY -m services.profile_ingest
+start viral-analysis OPS_PORT=$((OPS_PORT_BASE + 1)) $PY -m services.viral_analysis
+start crawler OPS_PORT=$((OPS_PORT_BASE + 2)) $PY -m services.crawler
 start gateway $PY -m services.gateway
 
 echo "gateway: http://127.0.0.1:$GATEWAY_PORT  (metrics: /metrics, health: /healthz, /readyz)"
@@ -59,4 +62,4 @@ if [ "$AUTH_DEV_LOGIN" = "1" ]; then
     echo "development sign-in: curl -X POST http://127.0.0.1:$GATEWAY_PORT/api/auth/dev-token -d '{\"user\": \"maya\"}'"
 fi
 wait -n "${pids[@]}" || true
-echo "a process exited; see .run/*.log"
+echo "a process exited; see $RUN_DIR/*.log"
