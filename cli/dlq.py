@@ -2,12 +2,22 @@
 
 Messages are taken with basic.get and held unacked; those not chosen are nacked back (requeued) at the
 end, and if the tool dies the broker requeues them itself, so inspecting never loses a message.
+
+requeue and discard touch exactly what their filters say (ids, event types, stream glob, reason, age,
+at most --limit), count it first and show it (`--dry-run` stops there), and ask before touching more
+than --confirm-above messages unless given --yes. Within a run each message is taken once, so none is
+requeued twice; a run killed between a requeue's publish and its ack leaves that message in the
+dead-letter queue too, and the consumers' idempotency (inbox or state) absorbs the second delivery.
 """
 
 from __future__ import annotations
 
 import argparse
+import fnmatch
+import re
+import sys
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aio_pika
@@ -44,10 +54,35 @@ def add_commands(groups: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     ):
         command = commands.add_parser(name, help=what)
         command.add_argument("queue", help=queue_help)
-        chosen = command.add_mutually_exclusive_group(required=True)
-        chosen.add_argument("--id", action="append", dest="ids", metavar="EVENT_ID", help="repeatable")
-        chosen.add_argument("--all", action="store_true")
+        command.add_argument("--id", action="append", dest="ids", metavar="EVENT_ID", help="repeatable")
+        command.add_argument("--all", action="store_true", help="every message (the filters still apply)")
+        command.add_argument("--type", action="append", dest="types", metavar="EVENT_TYPE", help="repeatable")
+        command.add_argument("--stream", metavar="GLOB", help="stream id pattern, e.g. 'profile-*'")
+        command.add_argument("--reason", help="dead-letter reason, e.g. retries_exhausted, undecodable")
+        command.add_argument(
+            "--older-than", type=age, metavar="AGE", help="dead-lettered before: 30m, 2h, 1d"
+        )
+        command.add_argument("--limit", type=int, help="touch at most this many")
+        command.add_argument(
+            "--dry-run", action="store_true", help="show what would be touched, touch nothing"
+        )
+        command.add_argument("--yes", action="store_true", help="do not ask, whatever the count")
+        command.add_argument(
+            "--confirm-above", type=int, default=10, metavar="N", help="ask before touching more (10)"
+        )
         command.set_defaults(run=run_requeue if name == "requeue" else run_discard)
+
+
+_AGE = re.compile(r"^([0-9]{1,6})([smhd])$")
+
+
+def age(text: str) -> timedelta:
+    """'90s', '30m', '2h', '7d'."""
+    match = _AGE.fullmatch(text.strip())
+    if match is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an age such as 30m, 2h or 7d")
+    unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[match[2]]
+    return timedelta(**{unit: int(match[1])})
 
 
 def consumer_of(topology: Topology, name: str) -> str:
@@ -180,18 +215,89 @@ async def run_show(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def _chosen(args: argparse.Namespace) -> Callable[[AbstractIncomingMessage, dict[str, Any]], bool]:
+    """What the command's filters select: every one given must hold."""
     wanted = set(args.ids or ())
-    return lambda message, d: bool(args.all or _ids(message, d) & wanted)
+    types = set(args.types or ())
+    now = datetime.now(UTC)
+
+    def chosen(message: AbstractIncomingMessage, d: dict[str, Any]) -> bool:
+        if wanted and not _ids(message, d) & wanted:
+            return False
+        if types and d["event_type"] not in types:
+            return False
+        if args.stream is not None and not fnmatch.fnmatchcase(str(d["stream_id"] or ""), args.stream):
+            return False
+        if args.reason is not None and d["dead_letter_reason"] != args.reason:
+            return False
+        if args.older_than is not None:
+            failed_at = _time(d["failed_at"])
+            if failed_at is None or now - failed_at < args.older_than:
+                return False
+        return True
+
+    return chosen
+
+
+def _time(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def _has_selection(args: argparse.Namespace) -> bool:
+    return bool(args.all or args.ids or args.types or args.stream or args.reason or args.older_than)
+
+
+def _confirmed(count: int, args: argparse.Namespace, verb: str) -> bool:
+    if args.yes or count <= args.confirm_above:
+        return True
+    if not sys.stdin.isatty():
+        raise CommandError(f"{count} messages would be {verb}, more than {args.confirm_above}: add --yes")
+    answer = input(f"{verb} {count} messages? [y/N] ")
+    return answer.strip().lower() in ("y", "yes")
 
 
 async def _settle_chosen(ctx: Context, args: argparse.Namespace, requeue: bool) -> int:
+    if not _has_selection(args):
+        raise CommandError("say which messages: --id, --type, --stream, --reason, --older-than or --all")
+    verb = "requeued" if requeue else "discarded"
     chosen = _chosen(args)
     work_queue = ctx.topology.queue(consumer_of(ctx.topology, args.queue))
-    progress = Progress("requeued" if requeue else "discarded", every=100)
+
+    # First what would be touched, counted and shown, with every message put back.
+    matched: list[dict[str, Any]] = []
+
+    async def look(_channel: AbstractChannel, message: AbstractIncomingMessage, d: dict[str, Any]) -> bool:
+        if chosen(message, d) and (args.limit is None or len(matched) < args.limit):
+            matched.append(d)
+        return False
+
+    await _each(ctx, args.queue, look)
+    for d in matched:
+        emit(f"{'would be ' if args.dry_run else ''}{verb}: {d['event_id'] or d['message_id']} "
+             f"type={d['event_type']} stream={d['stream_id']} reason={d['dead_letter_reason']}")  # fmt: skip
+    if args.dry_run:
+        emit(f"{len(matched)} message(s) would be {verb} (dry run: nothing touched)")
+        return 0
+    if not matched:
+        emit(f"0 message(s) {verb}")
+        if args.ids:
+            emit("some ids were not found in the dead-letter queue")
+            return 1
+        return 0
+    if not _confirmed(len(matched), args, verb):
+        emit("nothing touched")
+        return 1
+    # Then exactly those, by id: never more than were shown, even if more arrived meanwhile.
+    ids = {str(d["event_id"] or d["message_id"]) for d in matched}
+    progress = Progress(verb, every=100)
 
     async def settle(channel: AbstractChannel, message: AbstractIncomingMessage, d: dict[str, Any]) -> bool:
-        if not chosen(message, d):
+        key = str(d["event_id"] or d["message_id"])
+        if key not in ids or not chosen(message, d):
             return False
+        ids.discard(key)  # a copy of the same message (one already requeued) is left alone
         if requeue:
             try:
                 envelope = Envelope.from_json(message.body)
@@ -203,14 +309,12 @@ async def _settle_chosen(ctx: Context, args: argparse.Namespace, requeue: bool) 
             await channel.default_exchange.publish(to_message(envelope), routing_key=work_queue)
         await message.ack()
         progress.advance()
-        emit(f"{'requeued to ' + work_queue if requeue else 'discarded'}: {d['event_id'] or d['message_id']}")
         return True
 
     settled = await _each(ctx, args.queue, settle)
     progress.finish()
-    found = settled > 0 if args.all else settled >= len(set(args.ids))
-    emit(f"{settled} message(s) {'requeued' if requeue else 'discarded'}")
-    if not found and args.ids:
+    emit(f"{settled} message(s) {verb}")
+    if args.ids and settled < len(set(args.ids)):
         emit("some ids were not found in the dead-letter queue")
         return 1
     return 0
