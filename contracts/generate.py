@@ -208,14 +208,19 @@ def _consumer_parts(
     handled = sorted(REGISTRY) if "#" in sub.bindings else sorted(sub.bindings)
     queue = topology.queue(consumer)
     queue_channel = f"queue-{consumer}"
+    fed = (
+        f"not bound to {topology.exchange}: {sub.lane_of} moves messages of {', '.join(sub.bindings)} here"
+        if sub.lane_of
+        else f"bound to {topology.exchange} with routing keys {', '.join(sub.bindings)}"
+    )
     channels[queue_channel] = {
         "address": queue,
         "title": f"{consumer} work queue",
-        "description": f"Durable queue of {consumer}, bound to {topology.exchange} with routing keys "
-        f"{', '.join(sub.bindings)}. Acked only after the handler's transaction committed.",
+        "description": f"Durable queue of {consumer}, {fed}. Acked only after the handler's transaction "
+        "committed.",
         "messages": {name: {"$ref": f"#/components/messages/{name}"} for name in handled},
         "bindings": _queue_binding(queue),
-        "x-routing-keys": list(sub.bindings),
+        "x-routing-keys": [] if sub.lane_of else list(sub.bindings),
     }
     if sub.max_priority:
         channels[queue_channel]["x-arguments"] = {"x-max-priority": sub.max_priority}

@@ -80,6 +80,8 @@ class Consumer:
         batch_handler: BatchHandler | None = None,
         handles: Collection[type[Event]] = (),
         transactional: bool = True,
+        divert: Callable[[Event], str | None] | None = None,
+        admit: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.service = service
         self.consumer = consumer
@@ -102,6 +104,13 @@ class Consumer:
         self.transactional = transactional
         if not transactional and (idempotent or batch_size > 1):
             raise ValueError("a non-transactional consumer handles one message at a time, without inbox")
+        # A lane's consumer (topology.Subscription.lane_of) for each message `divert` names: the message
+        # is moved to that lane's queue as it came, instead of being handled here.
+        self.divert = divert
+        # Awaited before each message is handled: a closed gate holds the message (unacked, so a crash
+        # loses nothing) until it opens; stopping hands it back to the queue.
+        self.admit = admit
+        self._stopping = asyncio.Event()
         self._buffer: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
         self._channel: aio_pika.abc.AbstractRobustChannel | None = None
         self._queue: aio_pika.abc.AbstractRobustQueue | None = None
@@ -134,6 +143,7 @@ class Consumer:
 
     async def stop(self, timeout_s: float = 30.0) -> None:
         """Stop taking messages, finish the ones in hand, hand back the buffered ones."""
+        self._stopping.set()
         if self._queue is not None and self._tag is not None:
             try:
                 await self._queue.cancel(self._tag)
@@ -156,6 +166,9 @@ class Consumer:
             message = await self._buffer.get()
             if message is _STOP:
                 return
+            if self.admit is not None and not await self._admitted():
+                await _settle(message.nack(requeue=True))
+                return
             batch = [message]
             while len(batch) < self.batch_size and not self._buffer.empty():
                 nxt = self._buffer.get_nowait()
@@ -170,6 +183,16 @@ class Consumer:
                 for m in batch:
                     await _settle(m.nack(requeue=True))
 
+    async def _admitted(self) -> bool:
+        """Wait for the gate, unless the consumer stops first."""
+        assert self.admit is not None
+        admitted = asyncio.ensure_future(self.admit())
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        await asyncio.wait((admitted, stopping), return_when=asyncio.FIRST_COMPLETED)
+        for task in (admitted, stopping):
+            task.cancel()
+        return admitted.done() and not admitted.cancelled() and not self._stopping.is_set()
+
     async def _process(self, messages: list[AbstractIncomingMessage]) -> None:
         decoded: list[Decoded] = []
         for message in messages:
@@ -182,6 +205,11 @@ class Consumer:
             if type(event) not in self.handles:
                 self._count(envelope.event_type, "ignored")
                 await _settle(message.ack())
+                continue
+            lane = self.divert(event) if self.divert is not None else None
+            if lane is not None:
+                await self._republish(message, self.topology.queue(lane), dict(message.headers or {}))
+                self._count(envelope.event_type, "diverted")
                 continue
             decoded.append((message, envelope, event))
         if len(decoded) > 1:

@@ -9,7 +9,7 @@ EVENTS_PUBLISHED = Counter(
 )
 EVENTS_CONSUMED = Counter(
     "viralspot_events_consumed_total",
-    "Events taken off a queue, by outcome (handled, duplicate, ignored, retried, deferred, dead_lettered)",
+    "Events taken off a queue, by outcome (handled, duplicate, ignored, diverted, retried, deferred, dead_lettered)",
     ["service", "consumer", "event_type", "outcome"],
 )
 HANDLER_SECONDS = Histogram(

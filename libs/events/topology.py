@@ -22,13 +22,22 @@ class Subscription:
     consumer: str
     bindings: tuple[str, ...]
     max_priority: int | None = None
+    # A lane is not bound to the exchange: its parent consumer moves some of the messages it receives
+    # there (libs.events.consumer's `divert`). It takes the parent's types, so `bindings` repeats them,
+    # and it has its own retry ladder and dead letters, so a retried message stays in its lane.
+    lane_of: str | None = None
 
+
+_PROFILE_REQUESTS = ("ProfileRequested", "ProfileRequestPromoted")
 
 SUBSCRIPTIONS: dict[str, Subscription] = {
     s.consumer: s
     for s in (
-        # The profile work queue: a classic priority queue so a HIGH request overtakes queued LOW ones.
-        Subscription("profile-ingest", ("ProfileRequested", "ProfileRequestPromoted"), max_priority=10),
+        # The profile work queue: a classic priority queue so a HIGH request overtakes queued MEDIUM ones.
+        Subscription("profile-ingest", _PROFILE_REQUESTS, max_priority=10),
+        # LOW requests, which profile-ingest moves out of its work queue so that they never hold the
+        # capacity a HIGH request needs, and starts only while no HIGH or MEDIUM work is in hand.
+        Subscription("profile-ingest-low", _PROFILE_REQUESTS, lane_of="profile-ingest"),
         Subscription(
             "viral-analysis",
             ("AnalysisRequested", "AnalysisTriggered", "AnalysisCancelled", "AnalysisUpdated"),
@@ -112,7 +121,7 @@ async def declare(channel: AbstractChannel, topology: Topology) -> AbstractExcha
         if sub.max_priority:
             args["x-max-priority"] = sub.max_priority
         queue = await channel.declare_queue(topology.queue(sub.consumer), durable=True, arguments=args)
-        for key in sub.bindings:
+        for key in () if sub.lane_of else sub.bindings:
             await queue.bind(exchange, routing_key=key)
         await channel.declare_queue(topology.dead_letter_queue(sub.consumer), durable=True)
         for attempt in range(1, topology.retry.max_retries + 1):

@@ -8,6 +8,7 @@ from libs.events.consumer import bind
 from libs.instagram import InstagramProvider
 from libs.runtime import ServiceRuntime, run
 from services.profile_ingest.handlers import CONSUMER, HANDLERS, Ingestion
+from services.profile_ingest.lanes import LOW_LANE, HighFirst, lane_of
 from services.profile_ingest.settings import IngestSettings
 
 
@@ -20,15 +21,15 @@ def build(
     provider = provider or InstagramProvider.from_env()
     # CLASSIFIER=local (default) or openai, with the analysis engine's OPENAI_* settings.
     classifier = classifier or classifier_from_env()
-    runtime.add_consumer(
-        CONSUMER,
-        bind(HANDLERS, Ingestion(runtime.store, provider, settings, classifier)),
-        prefetch=settings.ingest_concurrency,
-        concurrency=settings.ingest_concurrency,
-        # A fetch takes seconds: each step commits its own state and event, idempotent by that state.
-        transactional=False,
-        idempotent=False,
-    )
+    gate = HighFirst()
+    handlers = bind(HANDLERS, Ingestion(runtime.store, provider, settings, classifier, gate))
+    # A fetch takes seconds: each step commits its own state and event, idempotent by that state.
+    lane = {"prefetch": settings.ingest_concurrency, "concurrency": settings.ingest_concurrency,
+            "transactional": False, "idempotent": False}  # fmt: skip
+    # HIGH and MEDIUM; LOW moved to its lane as it arrives (unless INGEST_LOW_LANE=false).
+    runtime.add_consumer(CONSUMER, handlers, divert=lane_of if settings.ingest_low_lane else None, **lane)
+    # LOW, started only while the gate is open. It runs even with the lane off, to drain what it holds.
+    runtime.add_consumer(LOW_LANE, handlers, admit=gate.wait_open, **lane)
     runtime.on_stop(provider.close)
     runtime.on_stop(classifier.close)
     return runtime

@@ -25,6 +25,7 @@ from libs.instagram import InstagramProvider
 from services.profile_ingest import domain, repository
 from services.profile_ingest.domain import Request
 from services.profile_ingest.fetch import fetch_profile
+from services.profile_ingest.lanes import HighFirst
 from services.profile_ingest.settings import IngestSettings
 
 log = structlog.get_logger(__name__)
@@ -40,6 +41,7 @@ class Ingestion:
     provider: InstagramProvider
     settings: IngestSettings
     classifier: Classifier
+    gate: HighFirst
 
 
 class RetryLater(Exception):
@@ -47,6 +49,16 @@ class RetryLater(Exception):
 
 
 async def on_requested(ingestion: Ingestion, pool: asyncpg.Pool, envelope: Envelope, event: Request) -> None:
+    if event.priority == "LOW":
+        await _claim_and_ingest(ingestion, pool, envelope, event)
+        return
+    with ingestion.gate.working():  # no new LOW fetch starts meanwhile (services/profile_ingest/lanes.py)
+        await _claim_and_ingest(ingestion, pool, envelope, event)
+
+
+async def _claim_and_ingest(
+    ingestion: Ingestion, pool: asyncpg.Pool, envelope: Envelope, event: Request
+) -> None:
     async with pool.acquire() as conn:
         if not await repository.try_lock_request(conn, event.request_id):
             # Another delivery of it is being worked on. That worker may still lose its message (its

@@ -106,6 +106,11 @@ async def request_count(pool: asyncpg.Pool, username: str) -> int:
 FINISHED = ("handled", "duplicate", "dead_lettered")
 
 
+def ingest_deliveries(event_type: str) -> float:
+    """profile-ingest's finished deliveries, in its work queue and its LOW lane (where it moves LOW ones)."""
+    return sum(finished_deliveries(c, event_type) for c in ("profile-ingest", "profile-ingest-low"))
+
+
 def finished_deliveries(consumer: str, event_type: str) -> float:
     """Deliveries of `event_type` that `consumer` finished with in this process (its consumed-events metric)."""
     return sum(
@@ -250,8 +255,8 @@ async def test_user_request_for_a_crawled_profile_is_promoted_and_processed_once
     assert promoted == 1 and await request_count(pool, crawled["username"]) == 1
 
     settings = make_settings(IngestSettings, database_url, amqp_url, topology, ops_port=None)
-    requests_before = finished_deliveries("profile-ingest", "ProfileRequested")
-    promotions_before = finished_deliveries("profile-ingest", "ProfileRequestPromoted")
+    requests_before = ingest_deliveries("ProfileRequested")
+    promotions_before = ingest_deliveries("ProfileRequestPromoted")
     async with running(build_ingest(settings, sim.provider())):
 
         async def all_ingested() -> bool:
@@ -264,8 +269,8 @@ async def test_user_request_for_a_crawled_profile_is_promoted_and_processed_once
 
         async def every_delivery_finished() -> bool:
             # The three LOW requests and the promotion: the crawled profile's second delivery included.
-            requests = finished_deliveries("profile-ingest", "ProfileRequested") - requests_before
-            promotions = finished_deliveries("profile-ingest", "ProfileRequestPromoted") - promotions_before
+            requests = ingest_deliveries("ProfileRequested") - requests_before
+            promotions = ingest_deliveries("ProfileRequestPromoted") - promotions_before
             return requests >= 3 and promotions >= 1
 
         await infra.eventually(every_delivery_finished, message="both deliveries of the promoted request")

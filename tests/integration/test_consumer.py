@@ -1,5 +1,6 @@
 """The consumer against real RabbitMQ and PostgreSQL: poison, retries with backoff, dead letters, dedup."""
 
+import asyncio
 import itertools
 import time
 import uuid
@@ -11,7 +12,7 @@ import orjson
 import pytest
 
 from libs.events import Envelope, Event, Topology
-from libs.events.catalog import ProfileRequested
+from libs.events.catalog import ProfileRequested, ProfileRequestPromoted
 from libs.events.publisher import to_message
 from libs.events.topology import TopologyMismatch
 from libs.runtime import ServiceRuntime
@@ -224,3 +225,71 @@ async def test_a_consumer_whose_handler_map_disagrees_with_its_bindings_does_not
     with pytest.raises(TopologyMismatch, match="ProfileRequestPromoted"):
         await runtime.start()
     await runtime.stop()
+
+
+def _request(name: str, priority: str) -> Envelope:
+    return envelope(
+        name, {"username": name, "source": "test", "priority": priority, "request_id": "0000000a"}
+    )
+
+
+async def test_a_diverted_message_moves_to_its_lane_once_and_the_lane_is_not_bound(
+    pool: asyncpg.Pool, amqp: aio_pika.abc.AbstractRobustConnection, topology: Topology, settings
+) -> None:
+    await pool.execute(COUNTS_TABLE)
+    runtime = ServiceRuntime("profile-ingest", settings, publishes=False)
+    handlers = {ProfileRequested: count, ProfileRequestPromoted: count}
+    runtime.add_consumer(
+        "profile-ingest",
+        handlers,
+        divert=lambda e: "profile-ingest-low" if getattr(e, "priority", None) == "LOW" else None,
+    )
+    high, low = _request("high", "HIGH"), _request("low", "LOW")
+    async with running(runtime):
+        for event in (high, low):
+            await publish(amqp, topology, to_message(event))
+        assert await eventually(lambda: _counts_if(pool, 1), message="HIGH applied") == {high.event_id: 1}
+        channel = await amqp.channel()
+        lane = topology.queue("profile-ingest-low")
+        await eventually(lambda: queue_depth(channel, lane), message="LOW moved to its lane")
+    assert await queue_depth(channel, lane) == 1  # once: the exchange did not route it there as well
+    assert await queue_depth(channel, topology.queue("profile-ingest")) == 0
+    queue = await channel.declare_queue(lane, passive=True)
+    moved = await queue.get(timeout=5, fail=True)
+    assert moved is not None and Envelope.from_json(moved.body).event_id == low.event_id
+    assert moved.priority == to_message(low).priority
+    await channel.close()
+    assert await counts(pool) == {high.event_id: 1}
+
+
+async def test_a_message_held_at_a_closed_gate_goes_back_to_its_queue_when_the_consumer_stops(
+    pool: asyncpg.Pool, amqp: aio_pika.abc.AbstractRobustConnection, topology: Topology, settings
+) -> None:
+    await pool.execute(COUNTS_TABLE)
+    gate = asyncio.Event()
+    runtime = ServiceRuntime("profile-ingest", settings, publishes=False)
+    runtime.add_consumer(
+        "profile-ingest", {ProfileRequested: count, ProfileRequestPromoted: count}, admit=gate.wait
+    )
+    channel = await amqp.channel()
+    queue = topology.queue("profile-ingest")
+    async with running(runtime):
+        await publish(amqp, topology, to_message(held := _request("held", "LOW")))
+
+        async def taken() -> bool:
+            return await queue_depth(channel, queue) == 0
+
+        await eventually(taken, message="the message delivered and held")
+        await asyncio.sleep(0.3)
+        assert await counts(pool) == {}
+    # Stopped while the gate was shut: the message is back, unhandled, for the next process.
+    await eventually(lambda: queue_depth(channel, queue), message="the held message requeued")
+    assert await counts(pool) == {}
+    gate.set()
+    runtime = ServiceRuntime("profile-ingest", settings, publishes=False)
+    runtime.add_consumer(
+        "profile-ingest", {ProfileRequested: count, ProfileRequestPromoted: count}, admit=gate.wait
+    )
+    async with running(runtime):
+        assert await eventually(lambda: _counts_if(pool, 1), message="applied") == {held.event_id: 1}
+    await channel.close()

@@ -24,7 +24,14 @@ def test_the_declared_bindings_are_the_ones_derived_from_the_handler_map(service
 
 
 def test_every_declared_consumer_is_a_service_with_a_handler_map() -> None:
-    assert {handler_module(s).CONSUMER for s in CONSUMING_SERVICES} == set(SUBSCRIPTIONS)
+    lanes = {s.consumer: s.lane_of for s in SUBSCRIPTIONS.values() if s.lane_of}
+    assert {handler_module(s).CONSUMER for s in CONSUMING_SERVICES} == set(SUBSCRIPTIONS) - set(lanes)
+
+
+def test_a_lane_takes_the_types_of_the_consumer_that_feeds_it() -> None:
+    (lane,) = (s for s in SUBSCRIPTIONS.values() if s.lane_of)
+    assert lane.bindings == SUBSCRIPTIONS[lane.lane_of].bindings
+    check_bindings(lane, handler_module("profile_ingest").HANDLERS.keys())
 
 
 def test_a_bound_type_without_a_handler_is_refused() -> None:
