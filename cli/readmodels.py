@@ -6,13 +6,15 @@ import argparse
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 
 from cli.context import CommandError, Context
 from cli.render import Progress, emit
-from libs.events.db import connect
-from libs.events.envelope import PoisonMessage
+from libs.events.catalog import Event
+from libs.events.db import connect, is_database_outage
+from libs.events.envelope import Envelope, PoisonMessage
 from libs.events.store import EventStore, Position
 
 LIVE_SCHEMA = "readmodel"
@@ -38,6 +40,13 @@ def schema_name(name: str) -> str:
     return name
 
 
+def batch_size(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 100_000:
+        raise argparse.ArgumentTypeError(f"{value} is not between 1 and 100000")
+    return value
+
+
 def ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -48,14 +57,22 @@ def add_commands(groups: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     rebuild = commands.add_parser(
         "rebuild",
-        help="replay the whole store into a fresh schema",
+        help="replay the whole store into a fresh schema (--swap: and put it in place of the live one)",
         description="Creates SCHEMA with the live read-model tables' DDL (and views), then applies every "
-        "stored event in commit order with the projector's own code. The live schema is not touched.",
+        "stored event in commit order with the projector's own code. Every event that cannot be applied "
+        "is listed (exit 1). Without --swap the live schema is not touched. With --swap the rebuild "
+        "goes into a shadow schema while the live projector goes on, catches up, is compared with the "
+        "live schema and, once confirmed, swapped in atomically with no pause for readers; it refuses "
+        "to swap when an event could not be applied.",
     )
     rebuild.add_argument("--schema", help="target schema (default readmodel_rebuild_<UTC timestamp>)")
-    rebuild.add_argument("--batch-size", type=int, default=1000)
+    rebuild.add_argument("--batch-size", type=batch_size, default=1000, metavar="N", help="1 to 100000")
     rebuild.add_argument("--compare", action="store_true", help="then compare with the live schema")
     rebuild.add_argument("--drop", action="store_true", help="drop the rebuilt schema at the end")
+    rebuild.add_argument("--swap", action="store_true", help="swap the rebuilt schema in for the live one")
+    rebuild.add_argument("--dry-run", action="store_true", help="with --swap: rebuild and compare only")
+    rebuild.add_argument("--yes", action="store_true", help="with --swap: do not ask before swapping")
+    rebuild.add_argument("--keep-old", action="store_true", help="with --swap: keep the old schema")
     rebuild.set_defaults(run=run_rebuild)
 
     compare = commands.add_parser(
@@ -97,32 +114,103 @@ async def create_schema(conn: asyncpg.Connection, live: str, target: str) -> lis
         await conn.execute(f"SET LOCAL search_path TO {ident(target)}")
         for v in views:
             await conn.execute(f"CREATE VIEW {ident(target)}.{ident(v['name'])} AS {v['definition']}")
+        await _name_indexes_as_live(conn, live, target)
     return [r["name"] for r in relations]
 
 
-async def replay_store(conn: asyncpg.Connection, target: str, batch_size: int) -> tuple[int, int]:
-    """Every stored event, in commit order, through the projector's batch code and its HANDLERS into
-    `target`."""
+_INDEXES = """SELECT i.relname AS name, pg_get_indexdef(i.oid) AS definition FROM pg_index x
+              JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_namespace n ON n.oid = i.relnamespace
+              WHERE n.nspname = $1 ORDER BY i.relname"""
+_INDEX_HEAD = re.compile(r"^CREATE (UNIQUE )?INDEX \S+ ON (ONLY )?\S+?\.")
+
+
+async def _name_indexes_as_live(conn: asyncpg.Connection, live: str, target: str) -> None:
+    """LIKE ... INCLUDING ALL names the copied indexes after their columns; a swapped-in schema must
+    carry the live names, which the migrations' later DROP INDEX and ALTER INDEX statements use."""
+    by_shape: dict[str, list[str]] = {}
+    for r in await conn.fetch(_INDEXES, target):
+        by_shape.setdefault(_INDEX_HEAD.sub(r"\1", r["definition"]), []).append(r["name"])
+    renames: list[tuple[str, str]] = []
+    for r in await conn.fetch(_INDEXES, live):
+        copies = by_shape.get(_INDEX_HEAD.sub(r"\1", r["definition"]))
+        if not copies:
+            raise CommandError(f"index {live}.{r['name']} has no copy in {target}")
+        renames.append((copies.pop(0), r["name"]))
+    # Through temporary names: a copy's generated name may be another live index's name.
+    for step, (old, _new) in enumerate(renames):
+        await conn.execute(f"ALTER INDEX {ident(target)}.{ident(old)} RENAME TO {ident(f'_renaming_{step}')}")
+    for step, (_old, new) in enumerate(renames):
+        await conn.execute(f"ALTER INDEX {ident(target)}.{ident(f'_renaming_{step}')} RENAME TO {ident(new)}")
+
+
+@dataclass(frozen=True)
+class Unapplied:
+    """A stored event the projector's code could not apply: a rebuild reports each one."""
+
+    envelope: Envelope
+    reason: str
+
+    def line(self) -> str:
+        e = self.envelope
+        return f"  {e.event_type} {e.stream_id}@{e.stream_version} id={e.event_id}: {self.reason[:300]}"
+
+
+@dataclass
+class Replay:
+    """How far a replay into `target` got: where to go on from, what it applied and could not apply."""
+
+    target: str
+    after: Position = field(default_factory=Position)
+    applied: int = 0
+    unapplied: list[Unapplied] = field(default_factory=list)
+
+
+async def replay_store(
+    conn: asyncpg.Connection, replay: Replay, batch_size: int, what: str = "rebuilding"
+) -> Replay:
+    """The stored events after `replay.after`, in commit order, through the projector's batch code and
+    its HANDLERS into `replay.target`. A batch that fails is applied again event by event, so that
+    each event that cannot be applied is named and the others still are."""
     from services.projector.handlers import Projector  # the projector's own code, not a copy
 
     store = EventStore(producer="viralspot-cli")
-    projector = Projector(store, schema=target)
-    total = await conn.fetchval("SELECT count(*) FROM eventstore.events")
-    progress = Progress(f"rebuilding {target}", total=total, every=max(batch_size, 1))
-    after, skipped = Position(), 0
-    while records := await store.read_all(conn, after=after, limit=batch_size):
+    projector = Projector(store, schema=replay.target)
+    total = await conn.fetchval(
+        "SELECT count(*) FROM eventstore.events WHERE (tx_id, position) > ($1::text::xid8, $2)",
+        str(replay.after.tx_id),
+        replay.after.position,
+    )
+    progress = Progress(f"{what} {replay.target}", total=total, every=max(batch_size, 1))
+    while records := await store.read_all(conn, after=replay.after, limit=batch_size):
         items = []
         for record in records:
             try:
                 items.append((record.envelope, record.envelope.event()))
-            except PoisonMessage:
-                skipped += 1  # the live consumer dead-letters these too
-        async with conn.transaction():
-            await projector.apply_batch(conn, items)
-        after = records[-1].position
+            except PoisonMessage as poison:  # the live consumer dead-letters these
+                replay.unapplied.append(Unapplied(record.envelope, f"{poison.reason}: {poison.detail}"))
+        await _apply(conn, projector, items, replay)
+        replay.after = records[-1].position
+        replay.applied += len(items)
         progress.advance(len(records))
     progress.finish()
-    return progress.done, skipped
+    return replay
+
+
+async def _apply(
+    conn: asyncpg.Connection, projector: Any, items: list[tuple[Envelope, Event]], replay: Replay
+) -> None:
+    try:
+        async with conn.transaction():
+            await projector.apply_batch(conn, items)
+        return
+    except Exception as exc:
+        if is_database_outage(exc):
+            raise
+        if len(items) == 1:
+            replay.unapplied.append(Unapplied(items[0][0], f"{type(exc).__name__}: {exc}"))
+            return
+    for item in items:
+        await _apply(conn, projector, [item], replay)
 
 
 @dataclass
@@ -206,12 +294,30 @@ def report(diffs: list[TableDiff], live: str, rebuilt: str) -> int:
     return 1
 
 
+def report_unapplied(replay: Replay) -> int:
+    """Loudly: a read model missing an event is wrong, however the comparison turns out."""
+    if not replay.unapplied:
+        return 0
+    emit(f"ERROR: {len(replay.unapplied)} stored events could not be applied to {replay.target}:")
+    for unapplied in replay.unapplied:
+        emit(unapplied.line())
+    return 2
+
+
 async def drop_schema(conn: asyncpg.Connection, schema: str) -> None:
     await conn.execute(f"DROP SCHEMA IF EXISTS {ident(schema)} CASCADE")
     emit(f"dropped schema {schema}")
 
 
 async def run_rebuild(ctx: Context, args: argparse.Namespace) -> int:
+    if args.swap:
+        if args.compare or args.drop:
+            raise CommandError("--swap compares and drops what it no longer needs itself")
+        from cli.readmodel_swap import run_swap
+
+        return await run_swap(ctx, args)
+    if args.dry_run or args.yes or args.keep_old:
+        raise CommandError("--dry-run, --yes and --keep-old go with --swap")
     target = schema_name(args.schema or f"readmodel_rebuild_{datetime.now(UTC):%Y%m%d%H%M%S}")
     if target == LIVE_SCHEMA:
         raise CommandError("refusing to rebuild into the live schema")
@@ -220,13 +326,13 @@ async def run_rebuild(ctx: Context, args: argparse.Namespace) -> int:
         tables = await create_schema(conn, LIVE_SCHEMA, target)
         emit(f"created schema {target} with {len(tables)} tables and views like {LIVE_SCHEMA}")
         try:
-            applied, skipped = await replay_store(conn, target, args.batch_size)
-            emit(f"rebuilt {target} from {applied} events ({skipped} undecodable skipped)")
-            code = (
-                report(await compare_schemas(conn, LIVE_SCHEMA, target), LIVE_SCHEMA, target)
-                if args.compare
-                else 0
-            )
+            replay = await replay_store(conn, Replay(target), args.batch_size)
+            emit(f"rebuilt {target} from {replay.applied} events")
+            code = report_unapplied(replay)
+            if args.compare:
+                code = max(
+                    code, report(await compare_schemas(conn, LIVE_SCHEMA, target), LIVE_SCHEMA, target)
+                )
         finally:
             if args.drop:
                 await drop_schema(conn, target)

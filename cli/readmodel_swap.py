@@ -1,0 +1,132 @@
+"""`viralspot readmodels rebuild --swap`: a zero-downtime rebuild of every read model.
+
+The store is replayed into a shadow schema while the live projector goes on projecting; the shadow
+catches up with what was appended meanwhile, is analysed, compared with the live schema, and then, in
+one transaction, swapped in: the live projector is held between two batches (the advisory lock its
+batches take, services/projector/repository.project_into), the last events are applied to the shadow,
+and the two schemas trade names. Readers never wait on that transaction: a query running on the old
+tables finishes on them, the next one resolves `readmodel` to the new ones (renaming a schema
+invalidates every cached plan, the gateway's prepared statements included). The shadow holds every
+event the live schema held, or more (events appended but not yet delivered to the projector, which it
+then skips by its stream checkpoints), so no answer goes backwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import UTC, datetime
+
+import asyncpg
+
+from cli.context import CommandError, Context
+from cli.readmodels import (
+    LIVE_SCHEMA,
+    Replay,
+    compare_schemas,
+    create_schema,
+    drop_schema,
+    ident,
+    replay_store,
+    report,
+    report_unapplied,
+    schema_name,
+)
+from cli.render import emit
+from libs.events.db import connect
+
+# The key the live projector's batches lock (services/projector/repository.project_into).
+LIVE_PROJECTOR_LOCK = f"projector:{LIVE_SCHEMA}"
+
+
+class _Refused(Exception):
+    """An event appended during the swap could not be applied: the transaction is rolled back."""
+
+
+def confirmed(args: argparse.Namespace, question: str) -> bool:
+    if args.yes:
+        return True
+    if not sys.stdin.isatty():
+        raise CommandError(f"{question}: not asked without a terminal; add --yes (or --dry-run)")
+    return input(f"{question}? [y/N] ").strip().lower() in ("y", "yes")
+
+
+async def analyse(conn: asyncpg.Connection, schema: str, tables: list[str]) -> None:
+    """Fresh tables have no statistics: without them the planner would scan them whole for a while."""
+    kinds = {r["relname"]: r["relkind"] for r in await conn.fetch(
+        """SELECT c.relname, c.relkind::text AS relkind FROM pg_class c
+           JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1""",
+        schema,
+    )}  # fmt: skip
+    for table in tables:
+        if kinds.get(table) in ("r", "p"):
+            await conn.execute(f"ANALYZE {ident(schema)}.{ident(table)}")
+
+
+async def swap(conn: asyncpg.Connection, replay: Replay, batch_size: int, retired: str) -> float:
+    """The last events into the shadow and the names traded, in one transaction; its duration in s."""
+    started = time.perf_counter()
+    before = len(replay.unapplied)
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", LIVE_PROJECTOR_LOCK)
+        await replay_store(conn, replay, batch_size, "last events into")
+        if len(replay.unapplied) > before:
+            raise _Refused
+        await conn.execute(f"ALTER SCHEMA {ident(LIVE_SCHEMA)} RENAME TO {ident(retired)}")
+        await conn.execute(f"ALTER SCHEMA {ident(replay.target)} RENAME TO {ident(LIVE_SCHEMA)}")
+    return time.perf_counter() - started
+
+
+async def run_swap(ctx: Context, args: argparse.Namespace) -> int:
+    stamp = f"{datetime.now(UTC):%Y%m%d%H%M%S}"
+    shadow = schema_name(args.schema or f"readmodel_shadow_{stamp}")
+    retired = f"readmodel_retired_{stamp}"
+    if shadow == LIVE_SCHEMA:
+        raise CommandError("refusing to rebuild into the live schema")
+    conn = await connect(ctx.database_url)
+    swapped = False
+    try:
+        tables = await create_schema(conn, LIVE_SCHEMA, shadow)
+        emit(f"created shadow schema {shadow} with {len(tables)} tables and views like {LIVE_SCHEMA}")
+        try:
+            started = time.perf_counter()
+            replay = await replay_store(conn, Replay(shadow), args.batch_size)
+            seconds = time.perf_counter() - started
+            emit(
+                f"rebuilt {shadow} from {replay.applied} events in {seconds:.1f} s "
+                f"({replay.applied / max(seconds, 1e-9):.0f} events/s)"
+            )
+            # What was appended meanwhile, outside the lock, so that little is left for inside it.
+            await replay_store(conn, replay, args.batch_size, "catching up")
+            await analyse(conn, shadow, tables)
+            if report_unapplied(replay):
+                emit(f"refusing to swap: {shadow} is missing events; the live schema is untouched")
+                return 1
+            emit(f"{LIVE_SCHEMA} (live, still projecting) against {shadow}:")
+            differs = report(await compare_schemas(conn, LIVE_SCHEMA, shadow), LIVE_SCHEMA, shadow)
+            if args.dry_run:
+                emit(f"dry run: nothing swapped; {shadow} is dropped")
+                return differs
+            if not confirmed(args, f"swap {shadow} in as {LIVE_SCHEMA}"):
+                emit("not swapped")
+                return 1
+            try:
+                held = await swap(conn, replay, args.batch_size, retired)
+            except _Refused:
+                report_unapplied(replay)
+                emit("refusing to swap: events appended meanwhile could not be applied; nothing changed")
+                return 1
+            swapped = True
+            emit(
+                f"swapped: {LIVE_SCHEMA} is the rebuilt schema ({replay.applied} events); the live "
+                f"projector was held for {held * 1000:.0f} ms; the old one is {retired}"
+            )
+        finally:
+            if not swapped:
+                await drop_schema(conn, shadow)
+        if not args.keep_old:
+            await drop_schema(conn, retired)
+    finally:
+        await conn.close()
+    return 0
