@@ -23,7 +23,7 @@ import aiohttp
 from bench.environment import BenchEnvironment, progress
 from bench.http_load import load_generator, measure
 from bench.stats import percentile
-from cli.readmodels import replay_store
+from cli.readmodels import Replay, replay_store
 from libs.categories import CATEGORY_NAMES, CONTENT_STYLES, LANGUAGES
 from libs.events import EventStore, NewEvent
 from libs.events.catalog import profile_stream
@@ -164,7 +164,9 @@ async def seed_network(url: str, creators: int, reels: int) -> dict[str, Any]:
             # Nothing relays profile-ingest's events in this database: mark them sent, as a relay would.
             await conn.execute("UPDATE eventstore.events SET published_at = now() WHERE published_at IS NULL")
             started = time.perf_counter()
-            applied, _ = await replay_store(conn, "readmodel", REPLAY_BATCH)
+            replay = await replay_store(conn, Replay("readmodel"), REPLAY_BATCH)
+            assert not replay.unapplied, [u.line() for u in replay.unapplied]
+            applied = replay.applied
             replayed_s = time.perf_counter() - started
             await conn.execute("ANALYZE readmodel.content")
             await conn.execute("ANALYZE readmodel.primary_profiles")

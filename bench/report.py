@@ -536,6 +536,34 @@ def priority_section(p: dict[str, Any]) -> Section:
     return Section(lines, cpu, method)
 
 
+def rebuild_section(r: dict[str, Any]) -> Section:
+    b = r["rebuild"]
+    ok = b["events_per_s"] >= b["goal_events_per_s"]
+    lines = [
+        *_table_head(
+            "## 10. Read-model rebuild (`viralspot readmodels rebuild`, the replay `--swap` runs)",
+            ("events", "batch", "replay s", "events/s", "command wall s", "goal"),
+        ),
+        _row(
+            b["events"],
+            b["batch_size"],
+            b["replay_s"],
+            b["events_per_s"],
+            b["command_wall_s"],
+            f">= {b['goal_events_per_s']} events/s: {_check(ok)}",
+        ),
+    ]
+    method = [
+        "10. A database of its own, migrated, holding published events written with COPY as profile-ingest "
+        f"writes them: per creator ProfileRequested, ProfileIngestStarted, ProfileIngested ({b['reels_per_ingestion']} "
+        "reels), ProfileCategorised and ReelsCategorised, so every read-model table of profiles and the "
+        "discovery feed is filled. Then `viralspot readmodels rebuild --drop` as a process; the rate is the "
+        "command's own (events applied over the replay's time, the schema's creation and drop left out). "
+        "Goal (issue 17): 20,000 events/s.",
+    ]
+    return Section(lines, [], method)
+
+
 SECTIONS: dict[str, Callable[[dict[str, Any]], Section]] = {
     "backbone": backbone_section,
     "http": http_section,
@@ -546,6 +574,7 @@ SECTIONS: dict[str, Callable[[dict[str, Any]], Section]] = {
     "discovery": discovery_section,
     "auth": auth_section,
     "priority": priority_section,
+    "rebuild": rebuild_section,
 }
 
 

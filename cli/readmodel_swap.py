@@ -32,6 +32,7 @@ from cli.readmodels import (
     report,
     report_unapplied,
     schema_name,
+    timed_replay,
 )
 from cli.render import emit
 from libs.events.db import connect
@@ -90,13 +91,7 @@ async def run_swap(ctx: Context, args: argparse.Namespace) -> int:
         tables = await create_schema(conn, LIVE_SCHEMA, shadow)
         emit(f"created shadow schema {shadow} with {len(tables)} tables and views like {LIVE_SCHEMA}")
         try:
-            started = time.perf_counter()
-            replay = await replay_store(conn, Replay(shadow), args.batch_size)
-            seconds = time.perf_counter() - started
-            emit(
-                f"rebuilt {shadow} from {replay.applied} events in {seconds:.1f} s "
-                f"({replay.applied / max(seconds, 1e-9):.0f} events/s)"
-            )
+            replay = await timed_replay(conn, Replay(shadow), args.batch_size)
             # What was appended meanwhile, outside the lock, so that little is left for inside it.
             await replay_store(conn, replay, args.batch_size, "catching up")
             await analyse(conn, shadow, tables)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -294,6 +295,15 @@ def report(diffs: list[TableDiff], live: str, rebuilt: str) -> int:
     return 1
 
 
+async def timed_replay(conn: asyncpg.Connection, replay: Replay, batch_size: int) -> Replay:
+    started = time.perf_counter()
+    await replay_store(conn, replay, batch_size)
+    seconds = time.perf_counter() - started
+    rate = replay.applied / max(seconds, 1e-9)
+    emit(f"rebuilt {replay.target} from {replay.applied} events in {seconds:.1f} s ({rate:.0f} events/s)")
+    return replay
+
+
 def report_unapplied(replay: Replay) -> int:
     """Loudly: a read model missing an event is wrong, however the comparison turns out."""
     if not replay.unapplied:
@@ -326,8 +336,7 @@ async def run_rebuild(ctx: Context, args: argparse.Namespace) -> int:
         tables = await create_schema(conn, LIVE_SCHEMA, target)
         emit(f"created schema {target} with {len(tables)} tables and views like {LIVE_SCHEMA}")
         try:
-            replay = await replay_store(conn, Replay(target), args.batch_size)
-            emit(f"rebuilt {target} from {replay.applied} events")
+            replay = await timed_replay(conn, Replay(target), args.batch_size)
             code = report_unapplied(replay)
             if args.compare:
                 code = max(
