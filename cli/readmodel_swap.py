@@ -14,13 +14,12 @@ then skips by its stream checkpoints), so no answer goes backwards.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from datetime import UTC, datetime
 
 import asyncpg
 
-from cli.context import CommandError, Context
+from cli.context import CommandError, Context, confirmed
 from cli.readmodels import (
     LIVE_SCHEMA,
     Replay,
@@ -43,14 +42,6 @@ LIVE_PROJECTOR_LOCK = f"projector:{LIVE_SCHEMA}"
 
 class _Refused(Exception):
     """An event appended during the swap could not be applied: the transaction is rolled back."""
-
-
-def confirmed(args: argparse.Namespace, question: str) -> bool:
-    if args.yes:
-        return True
-    if not sys.stdin.isatty():
-        raise CommandError(f"{question}: not asked without a terminal; add --yes (or --dry-run)")
-    return input(f"{question}? [y/N] ").strip().lower() in ("y", "yes")
 
 
 async def analyse(conn: asyncpg.Connection, schema: str, tables: list[str]) -> None:
@@ -103,7 +94,7 @@ async def run_swap(ctx: Context, args: argparse.Namespace) -> int:
             if args.dry_run:
                 emit(f"dry run: nothing swapped; {shadow} is dropped")
                 return differs
-            if not confirmed(args, f"swap {shadow} in as {LIVE_SCHEMA}"):
+            if not confirmed(args.yes, f"swap {shadow} in as {LIVE_SCHEMA}"):
                 emit("not swapped")
                 return 1
             try:

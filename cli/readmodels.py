@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 
+from cli import stream_holds
 from cli.context import CommandError, Context
 from cli.render import Progress, emit
 from libs.events.catalog import Event
@@ -25,6 +26,7 @@ _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 # cannot reproduce them, so the comparison leaves them out.
 IGNORED_COLUMNS: dict[str, tuple[str, ...]] = {
     "profile_queue": ("projected_at",),  # clock_timestamp() when the row was projected (latency bench)
+    "stream_checkpoints": ("held_at",),  # when the projector held the stream at a dead letter
 }
 
 _RELATIONS = """SELECT c.relname AS name, c.relkind::text AS kind FROM pg_class c
@@ -86,6 +88,7 @@ def add_commands(groups: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     compare.add_argument("--live", default=LIVE_SCHEMA, help=f"the live schema (default {LIVE_SCHEMA})")
     compare.add_argument("--drop", action="store_true", help="drop the rebuilt schema afterwards")
     compare.set_defaults(run=run_compare)
+    stream_holds.add_commands(commands)
 
 
 async def create_schema(conn: asyncpg.Connection, live: str, target: str) -> list[str]:

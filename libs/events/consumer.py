@@ -82,6 +82,7 @@ class Consumer:
         transactional: bool = True,
         divert: Callable[[Event], str | None] | None = None,
         admit: Callable[[], Awaitable[None]] | None = None,
+        on_dead_letter: Callable[[asyncpg.Pool, Envelope, str], Awaitable[None]] | None = None,
     ) -> None:
         self.service = service
         self.consumer = consumer
@@ -110,6 +111,9 @@ class Consumer:
         # Awaited before each message is handled: a closed gate holds the message (unacked, so a crash
         # loses nothing) until it opens; stopping hands it back to the queue.
         self.admit = admit
+        # Told of each dead letter whose envelope can be read, before it is parked (the projector holds
+        # its stream there); if that fails the message waits for the database instead.
+        self.on_dead_letter = on_dead_letter
         self._stopping = asyncio.Event()
         self._buffer: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
         self._channel: aio_pika.abc.AbstractRobustChannel | None = None
@@ -348,6 +352,12 @@ class Consumer:
         event_type: str | None,
         attempts: int = 0,
     ) -> None:
+        if self.on_dead_letter is not None and (envelope := _envelope_of(message)) is not None:
+            try:
+                await self.on_dead_letter(self.pool, envelope, f"{reason}: {detail}")
+            except Exception as exc:
+                await self._wait_for_database(exc, [message])
+                return
         log.error(
             "consumer.dead_lettered",
             consumer=self.consumer,
@@ -400,6 +410,13 @@ class Consumer:
 
 
 _STOP: Any = object()
+
+
+def _envelope_of(message: AbstractIncomingMessage) -> Envelope | None:
+    try:
+        return Envelope.from_json(message.body)
+    except PoisonMessage:
+        return None
 
 
 def _log_context(envelope: Envelope) -> dict[str, str]:

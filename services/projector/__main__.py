@@ -20,6 +20,7 @@ def build(settings: ServiceSettings, batch_size: int = 256) -> ServiceRuntime:
         batch_size=batch_size,
         prefetch=batch_size * 2,
         idempotent=False,  # the stream checkpoints make replays harmless
+        on_dead_letter=projector.hold_stream,
     )
     runtime.add_background("profile-queue-metrics", lambda: report_profile_queue(runtime))
     return runtime

@@ -7,7 +7,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 
 import asyncpg
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 from libs.events import REGISTRY, Envelope, Event, EventStore
 from libs.events.catalog import (
@@ -81,6 +81,12 @@ HANDLERS: Mapping[type[Event], Projection] = {
 APPLIED = Counter(
     "viralspot_projector_events_applied_total", "Events applied to the read models", ["event_type"]
 )
+HELD = Counter(
+    "viralspot_projector_held_events_total",
+    "Events not projected because an earlier event of their stream is dead-lettered (they are read back "
+    "from the store once it applies)",
+)
+HELD_STREAMS = Gauge("viralspot_projector_held_streams", "Streams held at a dead-lettered event")
 LAG_SECONDS = Histogram(
     "viralspot_projector_lag_seconds",
     "From an event's occurrence to its projection",
@@ -97,31 +103,52 @@ class Projector:
 
     One shortcut (domain.plan_batch): a creator's ingestion followed in the same batch by their
     categorisations writes its rows filed already, so a categorised reel is written once rather than
-    inserted and then updated; those categorisations have nothing left to do when their turn comes."""
+    inserted and then updated; those categorisations have nothing left to do when their turn comes.
+
+    Sequenced dead letters: a stream whose event was dead-lettered is held at it (hold_stream). Its
+    later events are skipped, not projected past the missing one; when the dead letter is requeued and
+    applies, they are read back from the store in the same batch, in order."""
 
     def __init__(self, store: EventStore, schema: str = READ_MODEL_SCHEMA) -> None:
         self.store = store
         self.schema = schema
         self.applied = 0
 
+    async def hold_stream(self, pool: asyncpg.Pool, envelope: Envelope, reason: str) -> None:
+        """The consumer's on_dead_letter: nothing of the stream is projected past this event."""
+        await repository.hold(pool, self.schema, envelope, reason)
+
     async def apply_batch(self, conn: asyncpg.Connection, items: list[tuple[Envelope, Event]]) -> None:
         if not items:
             return
         await repository.project_into(conn, self.schema)
         streams = sorted({e.stream_id for e, _ in items})
-        versions = await repository.lock_checkpoints(conn, streams)
+        versions, held = await repository.lock_checkpoints(conn, streams)
         before = dict(versions)
         todo: list[Envelope] = []
+        released: list[str] = []
         for envelope, _ in items:
-            current = versions[envelope.stream_id]
-            if envelope.stream_version <= current:
+            stream, version = envelope.stream_id, envelope.stream_version
+            current = versions[stream]
+            if version <= current:
                 continue
-            if envelope.stream_version > current + 1:
+            if stream in held and version > held[stream]:
+                # Behind its stream's dead letter (sequenced dead letters): read back once that applies.
+                HELD.inc()
+                continue
+            if version > current + 1:
                 todo += await self.store.read_stream(
-                    conn, envelope.stream_id, from_version=current + 1, to_version=envelope.stream_version - 1
+                    conn, stream, from_version=current + 1, to_version=version - 1
                 )
             todo.append(envelope)
-            versions[envelope.stream_id] = envelope.stream_version
+            versions[stream] = version
+            if held.get(stream) == version:
+                # The dead letter itself, requeued: the events that waited behind it follow from the store.
+                del held[stream]
+                released.append(stream)
+                waited = await self.store.read_stream(conn, stream, from_version=version + 1)
+                todo += waited
+                versions[stream] = waited[-1].stream_version if waited else version
         touched = domain.touched_content(todo)
         contributions = await discovery_tables.before(conn, touched) if touched else None
         for step in domain.plan_batch(todo):
@@ -131,6 +158,8 @@ class Projector:
         changed = {s: versions[s] for s in streams if versions[s] != before[s]}
         if changed:
             await repository.save_checkpoints(conn, changed)
+        if released:
+            await repository.release(conn, released)
 
     async def _apply(self, conn: asyncpg.Connection, step: domain.Step) -> None:
         envelope = step.envelope

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncpg
 
+from libs.events import Envelope
+
 
 async def project_into(conn: asyncpg.Connection, schema: str) -> None:
     """Projections name their tables unqualified, so a rebuild replays the same code into a fresh schema.
@@ -24,20 +26,24 @@ async def project_into(conn: asyncpg.Connection, schema: str) -> None:
     )
 
 
-async def lock_checkpoints(conn: asyncpg.Connection, streams: list[str]) -> dict[str, int]:
+async def lock_checkpoints(
+    conn: asyncpg.Connection, streams: list[str]
+) -> tuple[dict[str, int], dict[str, int]]:
     """The streams' applied versions (0 for a new stream), locked until the transaction ends; taken in
-    stream order so two batches sharing streams cannot deadlock."""
+    stream order so two batches sharing streams cannot deadlock. And the held ones: the version each
+    is held at (a dead-lettered event of it)."""
     await conn.execute(
         """INSERT INTO stream_checkpoints (stream_id, version) SELECT unnest($1::text[]), 0
            ON CONFLICT DO NOTHING""",
         streams,
     )
     rows = await conn.fetch(
-        """SELECT stream_id, version FROM stream_checkpoints WHERE stream_id = ANY($1::text[])
-           ORDER BY stream_id FOR UPDATE""",
+        """SELECT stream_id, version, held_version FROM stream_checkpoints
+           WHERE stream_id = ANY($1::text[]) ORDER BY stream_id FOR UPDATE""",
         streams,
     )
-    return {r["stream_id"]: r["version"] for r in rows}
+    versions = {r["stream_id"]: r["version"] for r in rows}
+    return versions, {r["stream_id"]: r["held_version"] for r in rows if r["held_version"] is not None}
 
 
 async def save_checkpoints(conn: asyncpg.Connection, versions: dict[str, int]) -> None:
@@ -58,3 +64,37 @@ async def active_profile_requests(pool: asyncpg.Pool) -> dict[tuple[str, str], i
            WHERE status IN ('PENDING', 'PROCESSING') GROUP BY priority, status"""
     )
     return {(r["priority"], r["status"]): r["n"] for r in rows}
+
+
+async def release(conn: asyncpg.Connection, streams: list[str]) -> None:
+    await conn.execute(
+        """UPDATE stream_checkpoints
+           SET held_version = NULL, held_event_id = NULL, held_reason = NULL, held_at = NULL
+           WHERE stream_id = ANY($1::text[])""",
+        streams,
+    )
+
+
+async def hold(pool: asyncpg.Pool, schema: str, envelope: Envelope, reason: str) -> None:
+    """The stream waits at this event, unless it was applied meanwhile; an earlier hold of it stays
+    (the earliest dead letter is what later events wait for)."""
+    await pool.execute(
+        f"""INSERT INTO {schema}.stream_checkpoints AS c
+                (stream_id, version, held_version, held_event_id, held_reason, held_at)
+            VALUES ($1, 0, $2, $3, $4, now())
+            ON CONFLICT (stream_id) DO UPDATE
+            SET held_version = EXCLUDED.held_version, held_event_id = EXCLUDED.held_event_id,
+                held_reason = EXCLUDED.held_reason, held_at = EXCLUDED.held_at
+            WHERE c.version < EXCLUDED.held_version
+              AND (c.held_version IS NULL OR c.held_version > EXCLUDED.held_version)""",
+        envelope.stream_id,
+        envelope.stream_version,
+        envelope.event_id,
+        reason[:1000],
+    )
+
+
+async def held_streams(pool: asyncpg.Pool) -> int:
+    return await pool.fetchval(
+        "SELECT count(*) FROM readmodel.stream_checkpoints WHERE held_version IS NOT NULL"
+    )
