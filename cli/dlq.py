@@ -5,9 +5,11 @@ end, and if the tool dies the broker requeues them itself, so inspecting never l
 
 requeue and discard touch exactly what their filters say (ids, event types, stream glob, reason, age,
 at most --limit), count it first and show it (`--dry-run` stops there), and ask before touching more
-than --confirm-above messages unless given --yes. Within a run each message is taken once, so none is
-requeued twice; a run killed between a requeue's publish and its ack leaves that message in the
-dead-letter queue too, and the consumers' idempotency (inbox or state) absorbs the second delivery.
+than --confirm-above messages unless given --yes. Within a run each message is taken once. Across runs,
+each requeue is recorded (eventstore.dlq_requeues) once the broker confirmed its copy and before the dead
+letter is acked: a run killed in between leaves the dead letter in place, and the next run removes it
+without sending it again. Only a kill in the milliseconds between the confirm and the record's commit
+sends it twice, which the consumers' idempotency (inbox or state) absorbs.
 """
 
 from __future__ import annotations
@@ -26,9 +28,17 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 
 from cli.context import CommandError, Context
 from cli.render import Progress, emit
+from libs.events.db import connect
 from libs.events.envelope import Envelope, PoisonMessage
 from libs.events.publisher import to_message
 from libs.events.topology import Topology, message_count
+
+_REQUEUED = """SELECT true FROM eventstore.dlq_requeues
+                WHERE consumer = $1 AND message_key = $2 AND failed_at = $3"""
+_RECORD = """INSERT INTO eventstore.dlq_requeues (consumer, message_key, failed_at) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING"""
+# A dead letter lives in its queue for days at most; a month of records covers any run that died.
+_PURGE = "DELETE FROM eventstore.dlq_requeues WHERE requeued_at < now() - interval '30 days'"
 
 _SHOWN_HEADERS = ("x-dead-letter-reason", "x-error", "x-attempts", "x-failed-at", "x-original-queue")
 
@@ -263,7 +273,8 @@ async def _settle_chosen(ctx: Context, args: argparse.Namespace, requeue: bool) 
         raise CommandError("say which messages: --id, --type, --stream, --reason, --older-than or --all")
     verb = "requeued" if requeue else "discarded"
     chosen = _chosen(args)
-    work_queue = ctx.topology.queue(consumer_of(ctx.topology, args.queue))
+    consumer = consumer_of(ctx.topology, args.queue)
+    work_queue = ctx.topology.queue(consumer)
 
     # First what would be touched, counted and shown, with every message put back.
     matched: list[dict[str, Any]] = []
@@ -292,6 +303,7 @@ async def _settle_chosen(ctx: Context, args: argparse.Namespace, requeue: bool) 
     # Then exactly those, by id: never more than were shown, even if more arrived meanwhile.
     ids = {str(d["event_id"] or d["message_id"]) for d in matched}
     progress = Progress(verb, every=100)
+    db = await connect(ctx.database_url) if requeue else None
 
     async def settle(channel: AbstractChannel, message: AbstractIncomingMessage, d: dict[str, Any]) -> bool:
         key = str(d["event_id"] or d["message_id"])
@@ -304,14 +316,25 @@ async def _settle_chosen(ctx: Context, args: argparse.Namespace, requeue: bool) 
             except PoisonMessage as poison:
                 emit(f"left in place, not an envelope ({poison.reason}): {d['message_id']}")
                 return False
-            # The relay's own message (no retry or dead-letter headers, so retries start again),
-            # confirmed into the work queue before it leaves the dead-letter queue.
-            await channel.default_exchange.publish(to_message(envelope), routing_key=work_queue)
+            assert db is not None
+            instance = (consumer, key, str((message.headers or {}).get("x-failed-at", "")))
+            if await db.fetchval(_REQUEUED, *instance):
+                emit(f"already requeued by an earlier run that stopped before removing it: {key}")
+            else:
+                # The relay's own message (no retry or dead-letter headers, so retries start again),
+                # confirmed into the work queue, recorded, and only then removed from the dead letters.
+                await channel.default_exchange.publish(to_message(envelope), routing_key=work_queue)
+                await db.execute(_RECORD, *instance)
         await message.ack()
         progress.advance()
         return True
 
-    settled = await _each(ctx, args.queue, settle)
+    try:
+        settled = await _each(ctx, args.queue, settle)
+    finally:
+        if db is not None:
+            await db.execute(_PURGE)
+            await db.close()
     progress.finish()
     emit(f"{settled} message(s) {verb}")
     if args.ids and settled < len(set(args.ids)):

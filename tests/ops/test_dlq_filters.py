@@ -3,6 +3,7 @@ first (--dry-run touches nothing), ask above a threshold, and take each message 
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import aio_pika
@@ -113,3 +114,40 @@ async def test_filters_touch_exactly_what_they_say(
     rest = await viralspot(cli_env, "dlq", "requeue", "counter", "--all", "--yes", "--confirm-above", "1")
     assert rest.code == 0 and "3 message(s) requeued" in rest.stdout
     assert await depth(amqp, dlq) == 0 and await depth(amqp, work) == before_work + 5
+
+
+async def test_a_requeue_interrupted_before_removing_its_dead_letter_is_not_sent_again(
+    amqp: aio_pika.abc.AbstractRobustConnection, topology: Topology, cli_env: dict[str, str], pool
+) -> None:
+    ids = await park(amqp, topology)
+    dlq, work = topology.dead_letter_queue("counter"), topology.queue("counter")
+    before_work = await depth(amqp, work)
+    # As a run killed after the broker confirmed the copy of old-0 and its record committed, before the
+    # dead letter's ack, leaves it: the record is there and so is the dead letter.
+    await pool.execute(
+        "INSERT INTO eventstore.dlq_requeues (consumer, message_key, failed_at) VALUES ('counter', $1, $2)",
+        ids["old-0"],
+        HOUR_AGO,
+    )
+    result = await viralspot(cli_env, "dlq", "requeue", "counter", "--stream", "profile-old*", "--yes")
+    assert result.code == 0, result.stdout + result.stderr
+    assert (
+        f"already requeued by an earlier run that stopped before removing it: {ids['old-0']}" in result.stdout
+    )
+    assert "3 message(s) requeued" in result.stdout
+    assert await depth(amqp, work) == before_work + 2 and await depth(amqp, dlq) == 3
+    recorded = await pool.fetchval("SELECT count(*) FROM eventstore.dlq_requeues WHERE consumer = 'counter'")
+    assert recorded == 3
+
+    # The same event dead-lettered again later is a new dead letter: requeued again.
+    channel = await amqp.channel(publisher_confirms=True)
+    message = to_message(envelope("old-0").model_copy(update={"event_id": uuid.UUID(ids["old-0"])}))
+    message.headers = {
+        "x-dead-letter-reason": "retries_exhausted",
+        "x-failed-at": datetime.now(UTC).isoformat(),
+    }
+    await channel.default_exchange.publish(message, routing_key=dlq)
+    await channel.close()
+    again = await viralspot(cli_env, "dlq", "requeue", "counter", "--id", ids["old-0"], "--yes")
+    assert again.code == 0 and "1 message(s) requeued" in again.stdout, again.stdout
+    assert await depth(amqp, work) == before_work + 3
