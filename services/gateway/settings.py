@@ -78,6 +78,9 @@ class GatewaySettings(ServiceSettings):
     profile_freshness_hours: int = Field(default=168, ge=1, le=8760)
     # Analyses one user may have queued or running at once (creations and re-runs beyond: 429).
     max_running_analyses_per_user: int = Field(default=3, ge=1, le=1000)
+    # Boards (services/gateway/boards.py): per user, and items per board; beyond them 409.
+    max_boards_per_user: int = Field(default=50, ge=1, le=10_000)
+    max_board_items: int = Field(default=500, ge=1, le=100_000)
     # Token buckets per user (per address for anonymous callers), "<requests>/<seconds>" or "off".
     rate_limit_analyses: Annotated[RateLimit | None, NoDecode] = RateLimit(20, 3600)
     rate_limit_reruns: Annotated[RateLimit | None, NoDecode] = RateLimit(20, 3600)
