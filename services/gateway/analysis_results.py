@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
-from services.gateway import keys, repository
+from services.gateway import exports, keys, repository
 from services.gateway.analysis_access import visible_session
 from services.gateway.errors import ApiError
 from services.gateway.repository import analyses as jobs
@@ -69,6 +69,27 @@ async def results(request: web.Request) -> web.Response:
             ],
         }
     )
+
+
+async def export(request: web.Request) -> web.Response:
+    """A finished run's hooks and scripts as CSV or Markdown (the JSON is the results endpoint)."""
+    queue_id = parse_queue_id(request.match_info["queue_id"])
+    fmt = request.query.get("format", "csv")
+    if fmt not in ("csv", "md"):
+        raise ApiError(400, "INVALID_FORMAT", "format must be csv or md.")
+    run = query_int(request, "run", 0, 1, 100_000) if "run" in request.query else None
+    async with request.app[keys.POOL].acquire() as conn:
+        await visible_session(conn, request, queue_id)
+        row = await jobs.analysis_result(conn, queue_id, run)
+    if row is None:
+        raise ApiError(404, "RESULTS_NOT_FOUND", "No finished analysis run for this queue entry.")
+    rows, user, number = exports.ideas(row["analysis_data"]), row["primary_username"], row["analysis_run"]
+    text = (
+        exports.ideas_csv(rows)
+        if fmt == "csv"
+        else exports.ideas_markdown(f"Hooks and scripts for @{user}, run {number}", rows)
+    )
+    return exports.download(text, fmt, exports.filename(f"{user}-run-{number}", "ideas", fmt))
 
 
 def _reel(row: asyncpg.Record) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from services.gateway import board_exports, keys
+from services.gateway import exports, keys
 from services.gateway.analysis_access import visible_session
 from services.gateway.errors import ApiError
 from services.gateway.identity import caller, unauthorized
@@ -257,6 +257,6 @@ async def remove_item(request: web.Request) -> web.Response:
 
 async def export_board(request: web.Request) -> web.StreamResponse:
     fmt = request.query.get("format", "csv")
-    if fmt not in board_exports.FORMATS:
-        raise ApiError(400, "INVALID_FORMAT", f"format must be one of {', '.join(board_exports.FORMATS)}.")
-    return board_exports.response(await board_with_items(request), fmt)
+    if fmt not in exports.FORMATS:
+        raise ApiError(400, "INVALID_FORMAT", f"format must be one of {', '.join(exports.FORMATS)}.")
+    return exports.board_download(await board_with_items(request), fmt)

@@ -45,6 +45,7 @@ def setup_routes(app: web.Application, service: str, ready: Readiness) -> None:
             web.get("/api/viral-ideas/check-existing/{username}", analysis_queries.check_existing),
             web.get("/api/viral-analysis/{queue_id}/results", analysis_results.results),
             web.get("/api/viral-analysis/{queue_id}/content", analysis_results.content),
+            web.get("/api/viral-analysis/{queue_id}/export", analysis_results.export),
             web.get("/api/viral-ideas/queue/{session_id}/events", job_events.job_events),
             web.post("/api/boards", boards.create_board),
             web.get("/api/boards", boards.list_boards),

@@ -195,3 +195,25 @@ async def test_exports_open_in_a_spreadsheet_without_running_formulas(
         400,
         "INVALID_FORMAT",
     )
+
+
+async def test_an_analysis_exports_its_hooks_and_scripts_to_its_owner(
+    api: TestClient, finished: dict
+) -> None:
+    path = f"/api/viral-analysis/{finished['id']}/export"
+    async with api.get(path, headers=ALICE) as resp:
+        assert resp.status == 200 and resp.content_type == "text/csv", await resp.text()
+        assert resp.headers["Content-Disposition"] == 'attachment; filename="ideas-fitwithmaya-run-1.csv"'
+        rows = list(csv.DictReader(io.StringIO((await resp.read()).decode("utf-8"))))
+    async with api.get(f"/api/viral-analysis/{finished['id']}/results", headers=ALICE) as resp:
+        data = (await resp.json())["data"]
+    hooks, scripts = data["generated_hooks"], data["complete_scripts"]
+    assert [r["kind"] for r in rows] == ["hook"] * len(hooks) + ["script"] * len(scripts) and hooks
+    assert rows[0]["hook"].lstrip("'") == hooks[0]["hook_text"]
+    assert rows[0]["source_username"] == hooks[0]["adapted_from"]["username"]
+    assert rows[-1]["full_script"].lstrip("'") == scripts[-1]["full_script"]
+    async with api.get(f"{path}?format=md", headers=ALICE) as resp:
+        text = await resp.text()
+    assert text.startswith("# Hooks and scripts for @fitwithmaya, run 1") and "## Scripts" in text
+    assert await call(api, "GET", path, BOB) == (404, "QUEUE_NOT_FOUND")
+    assert await call(api, "GET", f"{path}?format=json", ALICE) == (400, "INVALID_FORMAT")
