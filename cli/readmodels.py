@@ -16,7 +16,7 @@ from cli.context import CommandError, Context
 from cli.render import Progress, emit
 from libs.events.catalog import Event
 from libs.events.db import connect, is_database_outage
-from libs.events.envelope import Envelope, PoisonMessage
+from libs.events.envelope import Envelope, NewerSchemaVersion, PoisonMessage
 from libs.events.store import EventStore, Position
 
 LIVE_SCHEMA = "readmodel"
@@ -192,6 +192,8 @@ async def replay_store(
                 items.append((record.envelope, record.envelope.event()))
             except PoisonMessage as poison:  # the live consumer dead-letters these
                 replay.unapplied.append(Unapplied(record.envelope, f"{poison.reason}: {poison.detail}"))
+            except NewerSchemaVersion as newer:  # written by newer code: rebuild with that code
+                replay.unapplied.append(Unapplied(record.envelope, f"newer_schema_version: {newer}"))
         await _apply(conn, projector, items, replay)
         replay.after = records[-1].position
         replay.applied += len(items)

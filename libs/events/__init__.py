@@ -2,7 +2,7 @@
 
 from libs.events.catalog import REGISTRY, Event
 from libs.events.consumer import Consumer, Deferred, Handler, PermanentFailure
-from libs.events.envelope import Envelope, NewEvent, PoisonMessage
+from libs.events.envelope import Envelope, NewerSchemaVersion, NewEvent, PoisonMessage
 from libs.events.relay import OutboxRelay
 from libs.events.store import EventStore, Position, RecordedEvent, WrongExpectedVersion
 from libs.events.topology import RetryLadder, Subscription, Topology
@@ -16,6 +16,7 @@ __all__ = [
     "EventStore",
     "Handler",
     "NewEvent",
+    "NewerSchemaVersion",
     "OutboxRelay",
     "PermanentFailure",
     "PoisonMessage",

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from libs.categories import MAX_KEYWORDS, CategoryName, ContentStyle
+from libs.events.upcasting import Upcaster, UpcastStep, check_chains
 from libs.usernames import USERNAME_PATTERN
 
 Priority = Literal["HIGH", "MEDIUM", "LOW"]
@@ -23,16 +25,29 @@ class Event(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     event_type: ClassVar[str]
+    # The version producers write. Raising it needs an upcaster from the previous one (`upcaster`) and
+    # the previous JSON Schema kept in contracts/events (`make contracts` keeps it).
     schema_version: ClassVar[int] = 1
 
 
 REGISTRY: dict[str, type[Event]] = {}
+UPCASTERS: list[UpcastStep] = []
 
 
 def event(cls: type[Event]) -> type[Event]:
     cls.event_type = cls.__name__
     REGISTRY[cls.__name__] = cls
     return cls
+
+
+def upcaster(event_cls: type[Event], from_version: int) -> Callable[[Upcaster], Upcaster]:
+    """Declares the decorated function the step of event_cls's chain from `from_version` to the next."""
+
+    def declare(step: Upcaster) -> Upcaster:
+        UPCASTERS.append(UpcastStep(event_cls.event_type, from_version, step))
+        return step
+
+    return declare
 
 
 def profile_stream(username: str) -> str:
@@ -219,12 +234,36 @@ class ContentStrategy(BaseModel):
     additionalNotes: str | None = Field(default=None, max_length=500)
 
 
+SelectionMethod = Literal["manual", "suggested"]
+
+
+class Competitor(BaseModel):
+    """A competitor of an analysis and how the creator chose it: typed in ("manual") or taken from the
+    competitor picker ("suggested")."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    username: str
+    selection_method: SelectionMethod
+
+
+def _typed_in(competitors: Any) -> Any:
+    """Version 1 named competitors by username alone, and every one of them was typed in. Anything
+    else is left as it is, for the model to refuse (an upcaster never raises)."""
+    if not isinstance(competitors, list):
+        return competitors
+    return [{"username": c, "selection_method": "manual"} if isinstance(c, str) else c for c in competitors]
+
+
 @event
 class AnalysisRequested(Event):
+    # 2: competitors carry their selection_method.
+    schema_version: ClassVar[int] = 2
+
     queue_id: str
     session_id: str = Field(min_length=1, max_length=255)
     primary_username: Username
-    competitors: list[str] = Field(default_factory=list, max_length=15)
+    competitors: list[Competitor] = Field(default_factory=list, max_length=15)
     content_strategy: ContentStrategy
     analysis_settings: dict[str, Any] = Field(default_factory=dict)
     priority: int = Field(ge=1, le=10)
@@ -232,6 +271,13 @@ class AnalysisRequested(Event):
     rerun_frequency_hours: int = Field(ge=1, le=168)
     # The `sub` of the token that created the job: its owner. None: an anonymous job (or an old event).
     user_id: UserId | None = None
+
+
+@upcaster(AnalysisRequested, from_version=1)
+def _requested_competitors_chosen(payload: dict[str, Any]) -> dict[str, Any]:
+    if "competitors" not in payload:
+        return payload
+    return {**payload, "competitors": _typed_in(payload["competitors"])}
 
 
 @event
@@ -254,12 +300,22 @@ class AnalysisCancelled(Event):
 class AnalysisUpdated(Event):
     """The owner changed what the next run uses; only the fields given change (None: unchanged)."""
 
+    # 2: competitors carry their selection_method, as in AnalysisRequested.
+    schema_version: ClassVar[int] = 2
+
     queue_id: str
     user_id: UserId | None = None
-    competitors: list[str] | None = Field(default=None, max_length=15)
+    competitors: list[Competitor] | None = Field(default=None, max_length=15)
     content_strategy: ContentStrategy | None = None
     auto_rerun_enabled: bool | None = None
     rerun_frequency_hours: int | None = Field(default=None, ge=1, le=168)
+
+
+@upcaster(AnalysisUpdated, from_version=1)
+def _updated_competitors_chosen(payload: dict[str, Any]) -> dict[str, Any]:
+    if payload.get("competitors") is None:
+        return payload
+    return {**payload, "competitors": _typed_in(payload["competitors"])}
 
 
 @event
@@ -419,3 +475,7 @@ class CrawlCompleted(Event):
     discovered: int = Field(default=0, ge=0)
     skipped_duplicates: int = Field(default=0, ge=0)
     skipped_low_quality: int = Field(default=0, ge=0)
+
+
+# Checked as the catalogue is imported: a process whose chains have a gap or a duplicate does not start.
+CHAINS = check_chains({name: cls.schema_version for name, cls in REGISTRY.items()}, UPCASTERS)

@@ -18,7 +18,7 @@ from libs.backoff import exponential
 from libs.events import metrics
 from libs.events.catalog import REGISTRY, Event
 from libs.events.db import is_database_outage, is_permanent_error
-from libs.events.envelope import Envelope, PoisonMessage
+from libs.events.envelope import Envelope, NewerSchemaVersion, PoisonMessage
 from libs.events.store import CONFLICT_ATTEMPTS, WrongExpectedVersion
 from libs.events.topology import Topology, check_bindings
 
@@ -201,8 +201,12 @@ class Consumer:
         decoded: list[Decoded] = []
         for message in messages:
             try:
-                envelope = Envelope.from_json(message.body)
+                # Upcast: handlers read the payload in the current version's shape too, not only the event.
+                envelope = Envelope.from_json(message.body).upcast()
                 event = envelope.event()
+            except NewerSchemaVersion as newer:
+                await self._await_newer_code(message, newer)
+                continue
             except PoisonMessage as poison:
                 await self._dead_letter(message, poison.reason, poison.detail, event_type=message.type)
                 continue
@@ -343,6 +347,29 @@ class Consumer:
             message, self.topology.retry_queue(self.consumer, 1), dict(message.headers or {})
         )
         self._count(envelope.event_type, "deferred")
+
+    async def _await_newer_code(self, message: AbstractIncomingMessage, newer: NewerSchemaVersion) -> None:
+        """Newer code wrote this event (a rolling deploy): it goes round the delay queues until a replica
+        that knows its version takes it, and is never dead-lettered for it. Each wait is longer, up to
+        the ladder's last delay, and spends none of the message's retries."""
+        waits = int(str((message.headers or {}).get("x-newer-schema-waits", 0))) + 1
+        log.warning(
+            "consumer.newer_schema_version",
+            consumer=self.consumer,
+            event_type=newer.event_type,
+            schema_version=newer.version,
+            known=newer.known,
+            waits=waits,
+        )
+        metrics.NEWER_SCHEMA_REQUEUES.labels(self.service, self.consumer, newer.event_type).inc()
+        self._count(newer.event_type, "newer_schema")
+        last = self.topology.retry.max_retries
+        if last < 1:  # no delay queues declared: back into its own queue after the base delay
+            await asyncio.sleep(self.topology.retry.base_delay_s)
+            await _settle(message.nack(requeue=True))
+            return
+        headers = {**(message.headers or {}), "x-newer-schema-waits": waits}
+        await self._republish(message, self.topology.retry_queue(self.consumer, min(waits, last)), headers)
 
     async def _dead_letter(
         self,

@@ -9,7 +9,8 @@ EVENTS_PUBLISHED = Counter(
 )
 EVENTS_CONSUMED = Counter(
     "viralspot_events_consumed_total",
-    "Events taken off a queue, by outcome (handled, duplicate, ignored, diverted, retried, deferred, dead_lettered)",
+    "Events taken off a queue, by outcome (handled, duplicate, ignored, diverted, retried, deferred, "
+    "newer_schema, dead_lettered)",
     ["service", "consumer", "event_type", "outcome"],
 )
 HANDLER_SECONDS = Histogram(
@@ -21,6 +22,12 @@ HANDLER_SECONDS = Histogram(
 RETRIES = Counter(
     "viralspot_event_retries_total",
     "Events sent to a delay queue for a later retry",
+    ["service", "consumer", "event_type"],
+)
+NEWER_SCHEMA_REQUEUES = Counter(
+    "viralspot_newer_schema_requeues_total",
+    "Events sent round the delay queues for a newer replica: written at a schema version newer than this "
+    "code knows (a rolling deploy); never dead-lettered for it",
     ["service", "consumer", "event_type"],
 )
 DEAD_LETTERS = Counter(

@@ -11,7 +11,7 @@ from typing import TypeVar
 import asyncpg
 import orjson
 
-from libs.events.envelope import Envelope, NewEvent
+from libs.events.envelope import Envelope, NewerSchemaVersion, NewEvent, PoisonMessage
 
 # Far below RabbitMQ's max_message_size (128 MiB by default): the largest real event (a profile with
 # 200 reels, a completed analysis) is a few hundred KiB; anything near this is a bug or an attack.
@@ -93,7 +93,9 @@ _COLUMNS = """event_id, event_type, schema_version, occurred_at, producer, strea
 
 
 def _envelope(row: asyncpg.Record) -> Envelope:
-    return Envelope.model_construct(
+    """A stored event as this code reads it: an older version upcast to the current one, so that code
+    reading the payload (a fold, a projection) never sees an old shape."""
+    stored = Envelope.model_construct(
         event_id=row["event_id"],
         event_type=row["event_type"],
         schema_version=row["schema_version"],
@@ -105,6 +107,10 @@ def _envelope(row: asyncpg.Record) -> Envelope:
         causation_id=row["causation_id"],
         payload=row["payload"],
     )
+    try:
+        return stored.upcast()
+    except (NewerSchemaVersion, PoisonMessage):
+        return stored  # as written: its event() says why this code cannot read it
 
 
 class EventStore:

@@ -25,7 +25,7 @@ from services.gateway.analysis_access import (
     load_job,
     visible_session,
 )
-from services.gateway.analysis_bodies import JobUpdate, QueueRequest
+from services.gateway.analysis_bodies import JobUpdate, QueueRequest, competitors
 from services.gateway.auth import require_admin
 from services.gateway.domain.analysis_jobs import (
     AlreadyProcessing,
@@ -66,7 +66,7 @@ async def create_job(request: web.Request) -> web.Response:
         queue_id=queue_id,
         session_id=body.session_id,
         primary_username=body.primary_username,
-        competitors=body.selected_competitors,
+        competitors=competitors(body.selected_competitors),
         content_strategy=body.content_strategy,
         analysis_settings=body.analysis_settings,
         priority=body.priority,
@@ -196,7 +196,7 @@ async def update_job(request: web.Request) -> web.Response:
     body = await parse_body(request, JobUpdate)
     who = await caller(request)
     changes = JobChanges(
-        competitors=body.selected_competitors,
+        competitors=None if body.selected_competitors is None else competitors(body.selected_competitors),
         content_strategy=body.content_strategy,
         auto_rerun_enabled=body.auto_rerun_enabled,
         rerun_frequency_hours=body.rerun_frequency_hours,
@@ -215,7 +215,7 @@ async def update_job(request: web.Request) -> web.Response:
             {
                 "queue_id": queue_id,
                 "changed": changed,
-                "selected_competitors": state.competitors,
+                "selected_competitors": state.competitor_usernames,
                 "content_strategy": state.content_strategy,
                 "auto_rerun_enabled": state.auto_rerun_enabled,
                 "rerun_frequency_hours": state.rerun_frequency_hours,

@@ -17,7 +17,7 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 from prometheus_client import Counter, Gauge
 
 from libs.events.catalog import Event
-from libs.events.envelope import Envelope, PoisonMessage
+from libs.events.envelope import Envelope, NewerSchemaVersion, PoisonMessage
 from libs.events.topology import Topology, declare_live_queue
 
 log = structlog.get_logger(__name__)
@@ -236,6 +236,9 @@ class LiveEventListener:
             event = envelope.event()
         except PoisonMessage as poison:
             log.warning("live.undecodable_event", reason=poison.reason, detail=poison.detail[:200])
+            return
+        except NewerSchemaVersion as newer:  # a rolling deploy: the newer gateways show it
+            log.info("live.newer_schema_version", detail=str(newer))
             return
         LIVE_EVENTS.labels(envelope.event_type).inc()
         self.hub.publish(queue_id, live_event(envelope, event))

@@ -35,12 +35,20 @@ async def analysis_requested(conn: asyncpg.Connection, e: Envelope) -> None:
         p["rerun_frequency_hours"],
         p.get("user_id"),
     )
-    await conn.executemany(
-        """INSERT INTO viral_ideas_competitors (queue_id, competitor_username, added_at, position)
-           VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING""",
-        [(p["queue_id"], name, e.occurred_at, i) for i, name in enumerate(p.get("competitors", []))],
-    )
+    await _put_competitors(conn, p["queue_id"], p.get("competitors", []), e.occurred_at)
     await _run_requested(conn, p["queue_id"], 1, "initial", p.get("user_id"), e.occurred_at)
+
+
+async def _put_competitors(
+    conn: asyncpg.Connection, queue_id: str, competitors: list[dict[str, Any]], at: datetime
+) -> None:
+    """Those already there keep their status and take the position and selection method given now."""
+    await conn.executemany(
+        """INSERT INTO viral_ideas_competitors (queue_id, competitor_username, selection_method, added_at, position)
+           VALUES ($1, $2, $3, $4, $5) ON CONFLICT (queue_id, competitor_username)
+           DO UPDATE SET position = excluded.position, selection_method = excluded.selection_method""",
+        [(queue_id, c["username"], c["selection_method"], at, i) for i, c in enumerate(competitors)],
+    )
 
 
 async def _run_requested(
@@ -93,14 +101,9 @@ async def analysis_updated(conn: asyncpg.Connection, e: Envelope) -> None:
     await conn.execute(
         """DELETE FROM viral_ideas_competitors WHERE queue_id = $1 AND NOT competitor_username = ANY($2::text[])""",
         p["queue_id"],
-        competitors,
+        [c["username"] for c in competitors],
     )
-    await conn.executemany(
-        """INSERT INTO viral_ideas_competitors (queue_id, competitor_username, added_at, position)
-           VALUES ($1, $2, $3, $4)
-           ON CONFLICT (queue_id, competitor_username) DO UPDATE SET position = excluded.position""",
-        [(p["queue_id"], name, e.occurred_at, i) for i, name in enumerate(competitors)],
-    )
+    await _put_competitors(conn, p["queue_id"], competitors, e.occurred_at)
 
 
 async def analysis_triggered(conn: asyncpg.Connection, e: Envelope) -> None:

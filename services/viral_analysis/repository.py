@@ -11,7 +11,7 @@ from datetime import datetime
 import asyncpg
 import orjson
 
-from libs.events.catalog import AnalysisRequested, AnalysisTriggered, AnalysisUpdated
+from libs.events.catalog import AnalysisRequested, AnalysisTriggered, AnalysisUpdated, Competitor
 from libs.events.db import connect
 from libs.leases import LeaseTable
 from services.viral_analysis.domain import Job
@@ -83,7 +83,7 @@ async def insert_job(
         event.queue_id,
         event.session_id,
         event.primary_username,
-        event.competitors,
+        _usernames(event.competitors),
         orjson.loads(event.content_strategy.model_dump_json()),
         event.analysis_settings,
         event.priority,
@@ -146,11 +146,16 @@ async def update_job(conn: asyncpg.Connection, event: AnalysisUpdated) -> None:
                       ELSE next_scheduled_run END
            WHERE queue_id = $1""",
         event.queue_id,
-        event.competitors,
+        None if event.competitors is None else _usernames(event.competitors),
         strategy,
         event.auto_rerun_enabled,
         event.rerun_frequency_hours,
     )
+
+
+def _usernames(competitors: list[Competitor]) -> list[str]:
+    # A run needs whom to fetch, not how the creator chose them (the read model keeps that).
+    return [c.username for c in competitors]
 
 
 async def claim_next(conn: asyncpg.Connection, owner: str, lease_s: float) -> tuple[Job, str] | None:

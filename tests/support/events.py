@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from libs.events import Envelope
 from libs.events.catalog import AnalysisResult
 
 
@@ -21,4 +23,42 @@ def analysis_result(analysis_data: dict[str, Any]) -> AnalysisResult:
         competitor_reels_count=0,
         transcripts_fetched=0,
         analysis_data=analysis_data,
+    )
+
+
+def analysis_requested_v1(queue_id: str, **changes: Any) -> dict[str, Any]:
+    """An AnalysisRequested as version 1's code wrote it (model_dump of its model): competitors are
+    usernames, every one typed in."""
+    return {
+        "queue_id": queue_id,
+        "session_id": "old-gateway",
+        "primary_username": "fitwithmaya",
+        "competitors": ["fit.coach.amy", "gym.bro.max"],
+        "content_strategy": {
+            "contentType": "Home workouts",
+            "targetAudience": "Busy parents",
+            "goals": "Grow",
+            "additionalNotes": None,
+        },
+        "analysis_settings": {},
+        "priority": 5,
+        "auto_rerun_enabled": True,
+        "rerun_frequency_hours": 24,
+        "user_id": None,
+        **changes,
+    }
+
+
+def written_at(version: int, event_type: str, payload: dict[str, Any], stream_id: str) -> Envelope:
+    """An envelope as the code of schema `version` sent it, past today's models."""
+    return Envelope(
+        event_id=uuid.uuid4(),
+        event_type=event_type,
+        schema_version=version,
+        occurred_at=datetime.now(UTC),
+        producer="gateway",
+        stream_id=stream_id,
+        stream_version=1,
+        correlation_id=uuid.uuid4(),
+        payload=payload,
     )

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 import pytest
 
 from libs.events import Envelope
-from libs.events.catalog import ContentStrategy
+from libs.events.catalog import REGISTRY, Competitor, ContentStrategy
 from services.gateway.domain.analysis_jobs import (
     AlreadyProcessing,
     AlreadyQueued,
@@ -20,6 +20,7 @@ from services.gateway.domain.analysis_jobs import (
     decide_update,
     fold,
     progress_stage,
+    requested_summary,
     status_category,
 )
 
@@ -28,9 +29,11 @@ QUEUE_ID = "6f1c2f6e-2d4b-4c4e-9a57-0d5b1c3e8a10"
 
 
 def env(version: int, event_type: str, **payload: object) -> Envelope:
+    """As the store hands events out: at the current schema version."""
     return Envelope(
         event_id=uuid.uuid4(),
         event_type=event_type,
+        schema_version=REGISTRY[event_type].schema_version,
         occurred_at=NOW,
         producer="test",
         stream_id=f"analysis-{QUEUE_ID}",
@@ -45,7 +48,10 @@ def requested(version: int = 1, **overrides: object) -> Envelope:
         "queue_id": QUEUE_ID,
         "session_id": "demo-1",
         "primary_username": "fitwithmaya",
-        "competitors": ["fit.coach.amy", "gym.bro.max"],
+        "competitors": [
+            {"username": "fit.coach.amy", "selection_method": "manual"},
+            {"username": "gym.bro.max", "selection_method": "suggested"},
+        ],
         "content_strategy": {"contentType": "Home workouts"},
         "priority": 3,
     } | overrides
@@ -69,8 +75,28 @@ def test_a_requested_job_is_pending_with_what_was_asked() -> None:
     state = fold([requested()])
     assert state.exists and state.status == "pending" and state.version == 1
     assert state.session_id == "demo-1" and state.primary_username == "fitwithmaya"
-    assert state.competitors == ["fit.coach.amy", "gym.bro.max"]
+    assert state.competitor_usernames == ["fit.coach.amy", "gym.bro.max"]
+    assert [c.selection_method for c in state.competitors] == ["manual", "suggested"]
     assert state.priority == 3 and state.has_strategy and state.runs == 0
+
+
+def test_a_request_stored_at_version_1_folds_with_its_competitors_typed_in() -> None:
+    v1 = requested(
+        competitors=["fit.coach.amy", "gym.bro.max"], auto_rerun_enabled=True, rerun_frequency_hours=24
+    )
+    stored = v1.model_copy(update={"schema_version": 1})
+    state = fold([stored.upcast()])
+    assert state.competitors == [manual("fit.coach.amy"), manual("gym.bro.max")]
+    summary = requested_summary([stored.upcast()])
+    assert summary is not None
+    assert [(name, method) for name, _, method, _, _ in summary[1]] == [
+        ("fit.coach.amy", "manual"),
+        ("gym.bro.max", "manual"),
+    ]
+
+
+def manual(username: str) -> Competitor:
+    return Competitor(username=username, selection_method="manual")
 
 
 def test_a_job_asked_without_a_strategy_says_so() -> None:
@@ -180,16 +206,23 @@ def test_a_rerun_is_refused_while_a_run_is_queued_or_running(status: str, refusa
 
 def test_an_update_records_only_what_differs_and_never_the_primary_as_a_competitor() -> None:
     state = fold([requested(user_id="alice")])
-    same = JobChanges(competitors=["fit.coach.amy", "gym.bro.max"], rerun_frequency_hours=24)
+    same = JobChanges(competitors=list(state.competitors), rerun_frequency_hours=24)
     assert decide_update(state, QUEUE_ID, "alice", same) is None
-    changes = JobChanges(competitors=["fitwithmaya", "yoga.with.lin"], rerun_frequency_hours=48)
+    changes = JobChanges(
+        competitors=[manual("fitwithmaya"), manual("yoga.with.lin")], rerun_frequency_hours=48
+    )
     event = decide_update(state, QUEUE_ID, "alice", changes)
-    assert event is not None and event.competitors == ["yoga.with.lin"] and event.rerun_frequency_hours == 48
+    assert event is not None and event.competitors == [manual("yoga.with.lin")]
+    assert event.rerun_frequency_hours == 48
     assert event.content_strategy is None and event.auto_rerun_enabled is None  # unchanged: not recorded
     strategy = ContentStrategy(contentType="Home workouts", targetAudience="Parents", goals="Grow")
     folded = fold([requested(user_id="alice"), env(2, "AnalysisUpdated", **event.model_dump(mode="json"))])
-    assert folded.competitors == ["yoga.with.lin"] and folded.rerun_frequency_hours == 48
+    assert folded.competitors == [manual("yoga.with.lin")] and folded.rerun_frequency_hours == 48
     assert decide_update(folded, QUEUE_ID, "alice", JobChanges(content_strategy=strategy)) is not None
+    # The same competitor, now taken from the picker: a change, recorded.
+    picked = JobChanges(competitors=[Competitor(username="yoga.with.lin", selection_method="suggested")])
+    event = decide_update(folded, QUEUE_ID, "alice", picked)
+    assert event is not None and event.competitors == picked.competitors
 
 
 def test_every_status_has_its_category() -> None:

@@ -18,8 +18,9 @@ from jsonschema import Draft202012Validator
 from pydantic import ValidationError
 
 from contracts import generate
-from libs.events.catalog import REGISTRY
+from libs.events.catalog import CHAINS, REGISTRY, ProfileRequested
 from libs.events.envelope import Envelope
+from libs.events.upcasting import upcast
 from services.gateway.routes import setup_routes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,7 +94,10 @@ VALID_PAYLOADS: dict[str, dict[str, Any]] = {
         "queue_id": QUEUE_ID,
         "session_id": "session-42",
         "primary_username": "fitwithmaya",
-        "competitors": ["glow.mia", "chef_leo"],
+        "competitors": [
+            {"username": "glow.mia", "selection_method": "manual"},
+            {"username": "chef_leo", "selection_method": "suggested"},
+        ],
         "content_strategy": {"contentType": "reels", "targetAudience": "busy parents", "goals": "grow"},
         "priority": 5,
         "rerun_frequency_hours": 24,
@@ -163,7 +167,13 @@ INVALID_PAYLOADS: list[tuple[str, dict[str, Any]]] = [
     ("ProfileRequested", {"priority": "URGENT"}),
     ("ProfileRequested", {"request_id": "XYZ"}),
     ("ProfileIngestStarted", {"attempt": 0}),
-    ("AnalysisRequested", {"competitors": [f"c{i}" for i in range(16)]}),
+    (
+        "AnalysisRequested",
+        {"competitors": [{"username": f"c{i}", "selection_method": "manual"} for i in range(16)]},
+    ),
+    ("AnalysisRequested", {"competitors": [{"username": "glow.mia", "selection_method": "guessed"}]}),
+    ("AnalysisRequested", {"competitors": ["glow.mia"]}),  # version 1's shape: upcast, never written
+    ("AnalysisUpdated", {"competitors": [{"username": "glow.mia"}]}),
     ("AnalysisRequested", {"rerun_frequency_hours": 169}),
     ("AnalysisTriggered", {"trigger": "whenever"}),
     ("ProgressUpdated", {"progress": 101}),
@@ -171,6 +181,19 @@ INVALID_PAYLOADS: list[tuple[str, dict[str, Any]]] = [
     ("ProfileDiscovered", {"outcome": "maybe"}),
     ("CrawlPaused", {"pauses": 0}),
 ]
+
+# Payloads as the code of each earlier version wrote them (a store keeps them): one or more per version.
+EARLIER_PAYLOADS: dict[tuple[str, int], list[dict[str, Any]]] = {
+    ("AnalysisRequested", 1): [
+        {**VALID_PAYLOADS["AnalysisRequested"], "competitors": ["glow.mia", "chef_leo"]},
+        {**VALID_PAYLOADS["AnalysisRequested"], "competitors": [], "user_id": "user-1"},
+    ],
+    ("AnalysisUpdated", 1): [
+        {"queue_id": QUEUE_ID, "user_id": "user-1", "competitors": ["glow.mia"]},
+        {"queue_id": QUEUE_ID, "competitors": None, "auto_rerun_enabled": False},
+        VALID_PAYLOADS["AnalysisUpdated"],
+    ],
+}
 
 # The gateway's contract (API.md): its numbered endpoints and the ops endpoints.
 API_ROUTES = {
@@ -212,6 +235,10 @@ def validator(schema: dict[str, Any]) -> Draft202012Validator:
 
 def load_json_schema(name: str) -> dict[str, Any]:
     return cast(dict[str, Any], json.loads((CONTRACTS / "events" / f"{name}.schema.json").read_text()))
+
+
+def load_earlier_schema(name: str, version: int) -> dict[str, Any]:
+    return cast(dict[str, Any], json.loads(generate.earlier_schema(name, version).read_text()))
 
 
 def load_yaml(path: Path) -> dict[str, Any]:
@@ -268,7 +295,8 @@ def test_check_mode_lists_the_files_that_differ(
 
 def test_every_event_type_has_a_schema_and_a_publisher() -> None:
     on_disk = {p.name.removesuffix(".schema.json") for p in (CONTRACTS / "events").glob("*.schema.json")}
-    assert set(REGISTRY) | {"Envelope"} == on_disk
+    earlier = {p.name.removesuffix(".schema.json") for p in generate.earlier_schemas()}
+    assert set(REGISTRY) | {"Envelope"} == on_disk - earlier
     assert set(generate.FLOWS) == set(REGISTRY)
     for name in REGISTRY:
         schema = load_json_schema(name)
@@ -282,6 +310,65 @@ def test_schema_is_valid_draft_2020_12(name: str) -> None:
     schema = load_json_schema(name)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     Draft202012Validator.check_schema(schema)
+
+
+def test_every_version_a_store_may_hold_has_its_schema_and_no_other() -> None:
+    versioned = {p for p in (CONTRACTS / "events").glob("*.v*.schema.json")}
+    assert versioned == set(generate.earlier_schemas())
+    assert generate.earlier_schemas(), "the catalogue has no event type past version 1 any more"
+    for path, (name, version) in generate.earlier_schemas().items():
+        schema = load_earlier_schema(name, version)
+        assert schema["$id"] == generate.schema_id(name, version) != generate.schema_id(name)
+        assert schema["title"] == schema["x-event-type"] == name
+        assert schema["x-schema-version"] == version, path
+        Draft202012Validator.check_schema(schema)
+
+
+def test_every_earlier_version_has_sample_payloads() -> None:
+    assert set(EARLIER_PAYLOADS) == set(generate.earlier_schemas().values()), "add payloads of that version"
+
+
+@pytest.mark.parametrize(("name", "version"), sorted(EARLIER_PAYLOADS))
+def test_an_earlier_version_upcasts_to_what_the_current_schema_and_model_accept(
+    name: str, version: int
+) -> None:
+    earlier, current = validator(load_earlier_schema(name, version)), validator(load_json_schema(name))
+    for payload in EARLIER_PAYLOADS[name, version]:
+        earlier.validate(payload)  # as that version's code wrote it
+        before = copy.deepcopy(payload)
+        upcast_payload = upcast(CHAINS[name], version, payload)
+        assert payload == before, "an upcaster must not change what it reads"
+        current.validate(upcast_payload)
+        REGISTRY[name].model_validate(upcast_payload)
+
+
+def test_make_contracts_keeps_the_schema_of_the_version_a_raise_leaves_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events_dir = tmp_path / "events"
+    events_dir.mkdir()
+    monkeypatch.setattr(generate, "CONTRACTS", tmp_path)
+    monkeypatch.setattr(generate, "EVENTS_DIR", events_dir)
+    monkeypatch.setattr(generate, "ASYNCAPI", tmp_path / "asyncapi.yaml")
+    monkeypatch.setattr(generate, "TAXONOMY", tmp_path / "taxonomy.json")
+    for path in generate.earlier_schemas():
+        (events_dir / path.name).write_text((CONTRACTS / "events" / path.name).read_text())
+    v1 = generate.dump_json(generate.event_schema(ProfileRequested))
+    (events_dir / "ProfileRequested.schema.json").write_text(v1)
+    monkeypatch.setattr(ProfileRequested, "schema_version", 2)
+
+    assert generate.main(["--check"]) == 1
+    assert "ProfileRequested.v1.schema.json" in capsys.readouterr().out
+    assert generate.main([]) == 0
+    kept = json.loads((events_dir / "ProfileRequested.v1.schema.json").read_text())
+    assert kept == {**json.loads(v1), "$id": generate.schema_id("ProfileRequested", 1)}
+    current = json.loads((events_dir / "ProfileRequested.schema.json").read_text())
+    assert current["x-schema-version"] == 2
+    assert generate.main(["--check"]) == 0
+
+    (events_dir / "ProfileRequested.v1.schema.json").unlink()  # lost: only git history has it now
+    assert generate.main([]) == 1
+    assert "ProfileRequested.v1.schema.json" in capsys.readouterr().out
 
 
 def test_every_event_type_has_a_sample_payload() -> None:
@@ -341,6 +428,8 @@ def test_asyncapi_describes_the_exchange_every_event_and_every_queue() -> None:
         assert doc["channels"][name]["address"] == name
         payload = doc["components"]["messages"][name]["payload"]["allOf"][1]["properties"]["payload"]
         assert payload == {"$ref": f"./events/{name}.schema.json"}
+        earlier = doc["components"]["messages"][name].get("x-earlier-versions", [])
+        assert [e["schema_version"] for e in earlier] == list(range(1, REGISTRY[name].schema_version))
         for publisher in generate.FLOWS[name].publishers:
             assert doc["operations"][f"{publisher}-publishes-{name}"]["action"] == "send"
     for consumer in generate.Topology().subscriptions:

@@ -6,7 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from libs.events.catalog import AnalysisCancelled, AnalysisTriggered, AnalysisUpdated, ContentStrategy
+from libs.events.catalog import (
+    AnalysisCancelled,
+    AnalysisTriggered,
+    AnalysisUpdated,
+    Competitor,
+    ContentStrategy,
+)
 from libs.events.envelope import Envelope
 
 
@@ -16,7 +22,7 @@ class AnalysisJobState:
     status: str = "none"  # none | pending | processing | completed | failed | cancelled
     session_id: str | None = None
     primary_username: str | None = None
-    competitors: list[str] = field(default_factory=list)
+    competitors: list[Competitor] = field(default_factory=list)
     priority: int = 5
     content_strategy: dict[str, Any] = field(default_factory=dict)
     auto_rerun_enabled: bool = True
@@ -32,6 +38,10 @@ class AnalysisJobState:
     def exists(self) -> bool:
         return self.status != "none"
 
+    @property
+    def competitor_usernames(self) -> list[str]:
+        return [c.username for c in self.competitors]
+
 
 def fold(events: list[Envelope]) -> AnalysisJobState:
     state = AnalysisJobState()
@@ -43,7 +53,7 @@ def fold(events: list[Envelope]) -> AnalysisJobState:
                 state.status = "pending"
                 state.session_id = p["session_id"]
                 state.primary_username = p["primary_username"]
-                state.competitors = list(p.get("competitors", []))
+                state.competitors = _competitors(p.get("competitors", []))
                 state.priority = p["priority"]
                 state.content_strategy = p.get("content_strategy") or {}
                 state.auto_rerun_enabled = p.get("auto_rerun_enabled", True)
@@ -70,13 +80,18 @@ def fold(events: list[Envelope]) -> AnalysisJobState:
 def apply_update(state: AnalysisJobState, payload: dict[str, Any]) -> None:
     """An AnalysisUpdated's payload on the state: the fields it gives, the others unchanged."""
     if payload.get("competitors") is not None:
-        state.competitors = list(payload["competitors"])
+        state.competitors = _competitors(payload["competitors"])
     if payload.get("content_strategy") is not None:
         state.content_strategy = payload["content_strategy"]
     if payload.get("auto_rerun_enabled") is not None:
         state.auto_rerun_enabled = payload["auto_rerun_enabled"]
     if payload.get("rerun_frequency_hours") is not None:
         state.rerun_frequency_hours = payload["rerun_frequency_hours"]
+
+
+def _competitors(stored: list[dict[str, Any]]) -> list[Competitor]:
+    """Read from the store, so in the current version's shape (the store upcasts older ones)."""
+    return [Competitor.model_validate(c) for c in stored]
 
 
 def requested_summary(events: list[Envelope]) -> tuple[dict[str, Any], list[tuple[Any, ...]]] | None:
@@ -88,7 +103,7 @@ def requested_summary(events: list[Envelope]) -> tuple[dict[str, Any], list[tupl
         return None
     state, p = fold(events), requested.payload
     strategy = p.get("content_strategy") or {}
-    competitors = list(p.get("competitors", []))
+    competitors = _competitors(p.get("competitors", []))
     row = {
         "id": p["queue_id"],
         "session_id": p["session_id"],
@@ -115,7 +130,7 @@ def requested_summary(events: list[Envelope]) -> tuple[dict[str, Any], list[tupl
         "next_scheduled_run": None,
     }
     # (username, processing_status, selection_method, added_at, error_message), as the summary's rows.
-    rows = [(name, "pending", "manual", requested.occurred_at, None) for name in competitors]
+    rows = [(c.username, "pending", c.selection_method, requested.occurred_at, None) for c in competitors]
     return row, rows
 
 
@@ -175,7 +190,7 @@ def decide_cancel(state: AnalysisJobState, queue_id: str, user_id: str | None = 
 class JobChanges:
     """What a PATCH asks for, validated like a creation; None: leave as it is."""
 
-    competitors: list[str] | None = None
+    competitors: list[Competitor] | None = None
     content_strategy: ContentStrategy | None = None
     auto_rerun_enabled: bool | None = None
     rerun_frequency_hours: int | None = None
@@ -184,12 +199,13 @@ class JobChanges:
 def decide_update(
     state: AnalysisJobState, queue_id: str, user_id: str | None, changes: JobChanges
 ) -> AnalysisUpdated | None:
-    """Only what differs from the job's current settings is recorded; None when nothing does. The
-    primary is never its own competitor (as at creation)."""
+    """Only what differs from the job's current settings is recorded (a competitor now taken from the
+    picker that was typed in differs too); None when nothing does. The primary is never its own
+    competitor (as at creation)."""
     strategy = changes.content_strategy
     competitors = changes.competitors
     if competitors is not None:
-        competitors = [name for name in competitors if name != state.primary_username]
+        competitors = [c for c in competitors if c.username != state.primary_username]
     differs = {
         "competitors": competitors if competitors not in (None, state.competitors) else None,
         "content_strategy": strategy
