@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from bench.environment import BenchEnvironment, progress
+from libs.events import Envelope
 from libs.events.catalog import (
     Event,
     ProfileIngestStarted,
@@ -133,5 +134,53 @@ async def rebuild_rate(events: int) -> dict[str, Any]:
         await infra.drop_database(name)
 
 
+DECODES = 20_000
+ROUNDS = 7
+
+
+def _analysis_requested(version: int) -> Envelope:
+    """One AnalysisRequested as stored at `version`: v1 named its competitors by username alone."""
+    competitors: list[Any] = [f"rival.{i}" for i in range(5)]
+    if version >= 2:
+        competitors = [{"username": c, "selection_method": "manual"} for c in competitors]
+    payload = {
+        "queue_id": str(uuid.uuid4()), "session_id": "bench", "primary_username": "bench.creator",
+        "competitors": competitors, "priority": 5, "rerun_frequency_hours": 24,
+        "content_strategy": {"contentType": "Workouts", "targetAudience": "Parents", "goals": "Grow"},
+    }  # fmt: skip
+    return Envelope(
+        event_id=uuid.uuid4(), event_type="AnalysisRequested", schema_version=version,
+        occurred_at=datetime.now(UTC), producer="gateway", stream_id="analysis-bench", stream_version=1,
+        correlation_id=uuid.uuid4(), payload=payload,
+    )  # fmt: skip
+
+
+def decode_cost() -> dict[str, Any]:
+    """Envelope.event() for a version-1 AnalysisRequested (one upcaster step) against the same event
+    stored at version 2 (none), in alternating rounds; the best round of each (the least disturbed)."""
+    stored = {1: _analysis_requested(1), 2: _analysis_requested(2)}
+    assert stored[1].event() == stored[2].event().model_copy(
+        update={"queue_id": stored[1].payload["queue_id"]}
+    )
+    best = {1: float("inf"), 2: float("inf")}
+    for _ in range(ROUNDS):
+        for version, envelope in stored.items():
+            started = time.perf_counter()
+            for _ in range(DECODES):
+                envelope.event()
+            best[version] = min(best[version], (time.perf_counter() - started) / DECODES)
+    return {
+        "decodes_per_round": DECODES,
+        "rounds": ROUNDS,
+        "current_us": round(best[2] * 1e6, 2),
+        "one_step_us": round(best[1] * 1e6, 2),
+        "ratio": round(best[1] / best[2], 3),
+        "goal_ratio": 1.1,
+    }
+
+
 async def section(env: BenchEnvironment) -> dict[str, Any]:
-    return {"rebuild": progress("10. rebuild rate", await rebuild_rate(EVENTS))}
+    return {
+        "decode": progress("10. decoding through an upcaster", decode_cost()),
+        "rebuild": progress("10. rebuild rate", await rebuild_rate(EVENTS)),
+    }
