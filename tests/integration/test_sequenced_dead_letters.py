@@ -132,3 +132,36 @@ async def test_a_held_stream_whose_event_can_never_apply_is_skipped_past_on_requ
         assert row["version"] == 2 and row["held_version"] is None
         again = await viralspot(env, "readmodels", "skip", profile_stream(HELD), "--yes")
         assert again.code == 2 and "is not held" in again.stderr, again.stderr
+
+
+async def test_a_gap_holding_an_event_of_a_newer_version_is_deferred_not_projected(
+    pool: asyncpg.Pool,
+) -> None:
+    """An older projector filling a gap from the store must not apply a payload newer code wrote."""
+    from libs.events import Deferred, EventStore
+    from services.projector.handlers import Projector
+
+    ingest = EventStore(producer="profile-ingest")
+    request = ProfileRequested(username="gap.creator", source="test", priority="HIGH", request_id="0000000d")
+    started = ProfileIngestStarted(username="gap.creator", request_id="0000000d", attempt=1)
+    async with pool.acquire() as conn:
+        first, second, third = await ingest.append(
+            conn, profile_stream("gap.creator"), [NewEvent(event=e) for e in (request, started, started)],
+            expected_version=0,
+        )  # fmt: skip
+        await conn.execute(
+            "UPDATE eventstore.events SET schema_version = 99 WHERE event_id = $1", second.event_id
+        )
+        projector = Projector(ingest)
+        async with conn.transaction():
+            await projector.apply_batch(conn, [(first, first.event())])
+        try:
+            async with conn.transaction():
+                await projector.apply_batch(conn, [(third, third.event())])
+        except Deferred as deferred:
+            assert "newer schema version" in str(deferred)
+        else:
+            raise AssertionError("the gap's newer event was projected")
+        assert await conn.fetchval(
+            "SELECT version FROM readmodel.stream_checkpoints WHERE stream_id = $1", profile_stream("gap.creator")
+        ) == 1  # fmt: skip
