@@ -14,7 +14,19 @@ from typing import Any
 
 import uvloop
 
-from bench import analysis, auth, backbone, discovery, http_load, ingest, priority, rebuild, report, sse
+from bench import (
+    analysis,
+    auth,
+    backbone,
+    decisions,
+    discovery,
+    http_load,
+    ingest,
+    priority,
+    rebuild,
+    report,
+    sse,
+)
 from bench.environment import BenchEnvironment, progress
 from bench.http_load import ensure_bench_tools
 from libs.runtime.logging import configure_logging
@@ -76,6 +88,7 @@ SECTIONS: dict[str, Callable[[BenchEnvironment], Awaitable[dict[str, Any]]]] = {
     "auth": auth.section,  # it runs a gateway of its own (and the feed's gives way before it)
     "priority": priority.section,
     "rebuild": rebuild.section,
+    "decisions": decisions.section,
 }
 
 

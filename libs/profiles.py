@@ -33,6 +33,11 @@ class ProfileState:
         return self.status in ("pending", "processing")
 
 
+# What a fold never reads, and nearly all of a profile stream's bytes: the snapshots ProfileIngested and
+# ReelsCategorised carry. Readers that only fold pass it to EventStore.read_stream(without=...).
+NOT_FOLDED = ("profile", "reels", "posts", "similar")
+
+
 def fold(events: list[Envelope]) -> ProfileState:
     state = ProfileState()
     for e in events:

@@ -90,6 +90,8 @@ SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[], $
 
 _COLUMNS = """event_id, event_type, schema_version, occurred_at, producer, stream_id, stream_version,
               correlation_id, causation_id, payload"""
+_COLUMNS_WITHOUT = """event_id, event_type, schema_version, occurred_at, producer, stream_id, stream_version,
+                      correlation_id, causation_id, payload - $4::text[] AS payload"""
 
 
 def _envelope(row: asyncpg.Record) -> Envelope:
@@ -221,15 +223,30 @@ class EventStore:
         *,
         from_version: int = 1,
         to_version: int | None = None,
+        without: Sequence[str] = (),
     ) -> list[Envelope]:
-        rows = await conn.fetch(
-            f"""SELECT {_COLUMNS} FROM eventstore.events
-                WHERE stream_id = $1 AND stream_version >= $2 AND stream_version <= $3
-                ORDER BY stream_version""",
-            stream_id,
-            from_version,
-            to_version if to_version is not None else 2**31 - 1,
-        )
+        """The stream's events in order. `without`: payload keys left in the database, for a reader that
+        never looks at them (a decision's fold does not read a profile's reel snapshots, which are
+        nearly all of its stream's bytes); such payloads are partial, so only for folds."""
+        if without:
+            rows = await conn.fetch(
+                f"""SELECT {_COLUMNS_WITHOUT} FROM eventstore.events
+                    WHERE stream_id = $1 AND stream_version >= $2 AND stream_version <= $3
+                    ORDER BY stream_version""",
+                stream_id,
+                from_version,
+                to_version if to_version is not None else 2**31 - 1,
+                list(without),
+            )
+        else:
+            rows = await conn.fetch(
+                f"""SELECT {_COLUMNS} FROM eventstore.events
+                    WHERE stream_id = $1 AND stream_version >= $2 AND stream_version <= $3
+                    ORDER BY stream_version""",
+                stream_id,
+                from_version,
+                to_version if to_version is not None else 2**31 - 1,
+            )
         return [_envelope(r) for r in rows]
 
     async def read_all(

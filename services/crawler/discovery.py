@@ -17,7 +17,7 @@ from libs.events.catalog import Event, ProfileDiscovered, ProfileRequested, craw
 from libs.events.store import retry_on_conflict
 from libs.instagram import AccountNotFound, AccountPrivate, InstagramProvider, ProviderError, SimilarAccount
 from libs.leases import Lease
-from libs.profiles import fold
+from libs.profiles import NOT_FOLDED, fold
 from libs.usernames import normalise_username
 from services.crawler import metrics, repository
 from services.crawler.domain import (
@@ -94,7 +94,7 @@ class Discovery:
         async def decide() -> Outcome:
             nonlocal quality
             async with pool.acquire() as conn:
-                profile = fold(await self.store.read_stream(conn, profile_stream(name)))
+                profile = fold(await self.store.read_stream(conn, profile_stream(name), without=NOT_FOLDED))
                 earlier = await repository.queued_by_earlier_run(conn, name, held.run.run_id)
             is_seed = name in config.seed_usernames or name in progress.seeds_used
             reason = duplicate_reason(profile.status, queued_by_earlier_run=earlier, is_seed=is_seed)

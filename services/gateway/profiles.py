@@ -11,7 +11,7 @@ from aiohttp import web
 from libs.events import NewEvent, WrongExpectedVersion
 from libs.events.catalog import profile_stream
 from libs.events.store import retry_on_conflict
-from libs.profiles import ProfileState, fold
+from libs.profiles import NOT_FOLDED, ProfileState, fold
 from services.gateway import keys, limits, repository
 from services.gateway.domain.profile_requests import decide, estimated_time
 from services.gateway.errors import ApiError, service_unavailable
@@ -33,7 +33,7 @@ async def request_profile(request: web.Request) -> web.Response:
 
         async def attempt() -> web.Response:
             now = datetime.now(UTC)
-            state = fold(await store.read_stream(conn, stream))
+            state = fold(await store.read_stream(conn, stream, without=NOT_FOLDED))
             decision = decide(
                 state,
                 username=username,
@@ -129,7 +129,9 @@ async def profile_status(request: web.Request) -> web.Response:
             }
         else:
             # The projection lags the store by milliseconds: a request just accepted is still visible.
-            state = fold(await request.app[keys.STORE].read_stream(conn, profile_stream(username)))
+            state = fold(
+                await request.app[keys.STORE].read_stream(conn, profile_stream(username), without=NOT_FOLDED)
+            )
             fetched_at = (
                 await repository.profile_fetched_at(conn, username) if state.status == "none" else None
             )

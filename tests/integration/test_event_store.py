@@ -70,3 +70,27 @@ async def test_read_all_holds_back_until_a_late_commit_then_returns_it(pool: asy
             assert [r.envelope.stream_id for r in after] == ["profile-next"]
     finally:
         await pool.release(slow)
+
+
+async def test_a_fold_reads_a_profile_stream_without_its_snapshots_and_decides_the_same(
+    pool: asyncpg.Pool,
+) -> None:
+    from libs.events.catalog import ProfileIngestStarted, profile_stream
+    from libs.profiles import NOT_FOLDED, fold
+    from tests.support.projector import ingested, reel
+
+    store = EventStore(producer="profile-ingest")
+    stream = profile_stream("alice")
+    async with pool.acquire() as conn:
+        await store.append(conn, stream, [requested()], expected_version=0)
+        await store.append(
+            conn, stream,
+            [NewEvent(event=ProfileIngestStarted(username="alice", request_id="0000000a", attempt=1)),
+             NewEvent(event=ingested("alice", [reel(str(k), 100 * k) for k in range(1, 40)]))],
+            expected_version=1,
+        )  # fmt: skip
+        whole = await store.read_stream(conn, stream)
+        light = await store.read_stream(conn, stream, without=NOT_FOLDED)
+    assert [e.stream_version for e in light] == [e.stream_version for e in whole] == [1, 2, 3]
+    assert "reels" in whole[2].payload and not set(NOT_FOLDED) & set(light[2].payload)
+    assert fold(light) == fold(whole) and fold(light).status == "completed"
