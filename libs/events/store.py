@@ -228,25 +228,16 @@ class EventStore:
         """The stream's events in order. `without`: payload keys left in the database, for a reader that
         never looks at them (a decision's fold does not read a profile's reel snapshots, which are
         nearly all of its stream's bytes); such payloads are partial, so only for folds."""
-        if without:
-            rows = await conn.fetch(
-                f"""SELECT {_COLUMNS_WITHOUT} FROM eventstore.events
-                    WHERE stream_id = $1 AND stream_version >= $2 AND stream_version <= $3
-                    ORDER BY stream_version""",
-                stream_id,
-                from_version,
-                to_version if to_version is not None else 2**31 - 1,
-                list(without),
-            )
-        else:
-            rows = await conn.fetch(
-                f"""SELECT {_COLUMNS} FROM eventstore.events
-                    WHERE stream_id = $1 AND stream_version >= $2 AND stream_version <= $3
-                    ORDER BY stream_version""",
-                stream_id,
-                from_version,
-                to_version if to_version is not None else 2**31 - 1,
-            )
+        # An empty list removes nothing (PostgreSQL hands the payload back as it is).
+        rows = await conn.fetch(
+            f"""SELECT {_COLUMNS_WITHOUT} FROM eventstore.events
+                WHERE stream_id = $1 AND stream_version >= $2 AND stream_version <= $3
+                ORDER BY stream_version""",
+            stream_id,
+            from_version,
+            to_version if to_version is not None else 2**31 - 1,
+            list(without),
+        )
         return [_envelope(r) for r in rows]
 
     async def read_all(
