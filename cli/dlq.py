@@ -28,6 +28,7 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 
 from cli.context import CommandError, Context
 from cli.render import Progress, emit
+from libs.events import broker
 from libs.events.db import connect
 from libs.events.envelope import Envelope, PoisonMessage
 from libs.events.publisher import to_message
@@ -150,7 +151,7 @@ async def _each(
     """Get the messages there now, one by one; `visit` returns True when it settled the message itself.
     The rest are requeued at the end, in their order."""
     consumer = consumer_of(ctx.topology, queue_name)
-    amqp = await aio_pika.connect(ctx.amqp_url)
+    amqp = await broker.connect(ctx.amqp_url)
     try:
         channel = await amqp.channel(publisher_confirms=True)
         queue = await _open_dlq(channel, ctx.topology, consumer)
@@ -176,7 +177,7 @@ async def _each(
 
 async def run_list(ctx: Context, args: argparse.Namespace) -> int:
     consumers = [consumer_of(ctx.topology, args.queue)] if args.queue else sorted(ctx.topology.subscriptions)
-    amqp = await aio_pika.connect(ctx.amqp_url)
+    amqp = await broker.connect(ctx.amqp_url)
     try:
         channel = await amqp.channel()
         emit(f"{'dead-letter queue':<50} {'messages':>8}")

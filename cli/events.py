@@ -15,6 +15,7 @@ import asyncpg
 
 from cli.context import CommandError, Context
 from cli.render import Progress, emit, event_line, json_line
+from libs.events import broker
 from libs.events.catalog import analysis_stream
 from libs.events.db import connect
 from libs.events.envelope import Envelope
@@ -314,7 +315,7 @@ async def run_replay(ctx: Context, args: argparse.Namespace) -> int:
         if not envelopes:
             emit(summary)
             return 0
-        amqp = await aio_pika.connect(ctx.amqp_url)
+        amqp = await broker.connect(ctx.amqp_url)
         try:
             channel = await amqp.channel(publisher_confirms=True)
             try:

@@ -27,7 +27,7 @@ import orjson
 import structlog
 
 from libs.backoff import exponential
-from libs.events import metrics
+from libs.events import broker, metrics
 from libs.events.db import connect, is_database_outage
 from libs.events.envelope import Envelope
 from libs.events.publisher import to_message
@@ -314,7 +314,7 @@ class OutboxRelay:
             await self._reset(database=False, broker=True)
         try:
             if self._amqp is None:
-                self._amqp = await asyncio.wait_for(aio_pika.connect(self.amqp_url), 10)
+                self._amqp = await asyncio.wait_for(broker.connect(self.amqp_url), 10)
             if self._exchange is None or self._channel is None or self._channel.is_closed:
                 channel = await asyncio.wait_for(self._amqp.channel(publisher_confirms=True), 10)
                 self._exchange = await channel.get_exchange(self.topology.exchange, ensure=False)

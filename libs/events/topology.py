@@ -86,6 +86,8 @@ class RetryLadder:
 class Topology:
     namespace: str = "viralspot"
     retry: RetryLadder = field(default_factory=RetryLadder)
+    # "quorum" in cluster mode (see declare).
+    queue_type: str = "classic"
     subscriptions: dict[str, Subscription] = field(default_factory=lambda: dict(SUBSCRIPTIONS))
 
     @property
@@ -114,22 +116,44 @@ class Topology:
         return names
 
 
+def queue_arguments(topology: Topology, sub: Subscription) -> dict[str, Any]:
+    """A subscription's work queue. In cluster mode a quorum queue, replicated across nodes; except the
+    profile work queue, a classic priority queue, since RabbitMQ 3.10's quorum queues have no
+    priorities (4.x gives them two levels, not the ten this queue uses): it lives on one node."""
+    if sub.max_priority:
+        return {"x-max-priority": sub.max_priority}
+    return _quorum(topology)
+
+
+def _quorum(topology: Topology) -> dict[str, Any]:
+    return {"x-queue-type": "quorum"} if topology.queue_type == "quorum" else {}
+
+
 async def declare(channel: AbstractChannel, topology: Topology) -> AbstractExchange:
     exchange = await channel.declare_exchange(topology.exchange, aio_pika.ExchangeType.TOPIC, durable=True)
     for sub in topology.subscriptions.values():
-        args: dict[str, Any] = {}
-        if sub.max_priority:
-            args["x-max-priority"] = sub.max_priority
+        args = queue_arguments(topology, sub)
         queue = await channel.declare_queue(topology.queue(sub.consumer), durable=True, arguments=args)
         for key in () if sub.lane_of else sub.bindings:
             await queue.bind(exchange, routing_key=key)
-        await channel.declare_queue(topology.dead_letter_queue(sub.consumer), durable=True)
+        await channel.declare_queue(
+            topology.dead_letter_queue(sub.consumer), durable=True, arguments=_quorum(topology)
+        )
+        retry_args: dict[str, Any] = {}
+        if topology.queue_type == "quorum":
+            # A retry's expiry must not lose it: at-least-once dead-lettering (which needs reject-publish).
+            retry_args = {
+                **_quorum(topology),
+                "x-dead-letter-strategy": "at-least-once",
+                "x-overflow": "reject-publish",
+            }
         for attempt in range(1, topology.retry.max_retries + 1):
             # Expired messages fall back through the default exchange into the consumer's own queue.
             await channel.declare_queue(
                 topology.retry_queue(sub.consumer, attempt),
                 durable=True,
                 arguments={
+                    **retry_args,
                     "x-message-ttl": int(topology.retry.delay_s(attempt) * 1000),
                     "x-dead-letter-exchange": "",
                     "x-dead-letter-routing-key": topology.queue(sub.consumer),

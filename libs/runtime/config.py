@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -14,7 +15,11 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
 
     database_url: str = "postgresql://postgres@127.0.0.1:5432/viralspot"
+    # One node, or a cluster's nodes comma-separated: connections fail over between them (libs.events.broker).
     amqp_url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/")
+    # quorum on a cluster: every consumer queue without priorities (and its retry and dead-letter
+    # queues) is replicated on three nodes. Chosen when the queues are first declared.
+    broker_queue_type: Literal["classic", "quorum"] = "classic"
     event_namespace: str = Field(default="viralspot", pattern=r"^[a-zA-Z0-9_.-]{1,64}$")
     log_level: str = "INFO"
     # Stable per replica (a pod or container name; unique among live processes of one service): a
@@ -41,4 +46,5 @@ class ServiceSettings(BaseSettings):
         return Topology(
             namespace=self.event_namespace,
             retry=RetryLadder(self.retry_max, self.retry_base_delay_s, self.retry_max_delay_s),
+            queue_type=self.broker_queue_type,
         )

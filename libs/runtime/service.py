@@ -9,14 +9,13 @@ import signal
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-import aio_pika
 import asyncpg
 import structlog
 from aio_pika.abc import AbstractRobustConnection
 from aiohttp import web
 
 from libs.backoff import exponential
-from libs.events import Consumer, EventStore, OutboxRelay, topology
+from libs.events import Consumer, EventStore, OutboxRelay, broker, topology
 from libs.events.consumer import Handlers
 from libs.events.db import create_pool
 from libs.runtime.config import ServiceSettings
@@ -90,7 +89,7 @@ class ServiceRuntime:
             ),
         )
         self.amqp = await _with_backoff(
-            "rabbitmq", lambda: aio_pika.connect_robust(s.amqp_url.get_secret_value(), reconnect_interval=1)
+            "rabbitmq", lambda: broker.connect_robust(s.amqp_url.get_secret_value(), reconnect_interval=1)
         )
         channel = await self.amqp.channel()
         await topology.declare(channel, self.topology)

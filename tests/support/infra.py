@@ -143,6 +143,17 @@ async def eventually(check, timeout_s: float = 30.0, interval_s: float = 0.05, m
     raise AssertionError(f"timed out after {timeout_s}s: {message} (last value: {last!r})")
 
 
+def port_is_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 def free_port() -> int:
     import socket
 

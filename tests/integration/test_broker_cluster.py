@@ -1,0 +1,122 @@
+"""A three-node RabbitMQ cluster (infra/scripts/rabbitmq-cluster.sh, beside the machine's own node):
+the consumer queues are quorum queues, except the profile work queue (classic, for its priorities),
+and a consumer given every node's address fails over when its node stops, with nothing lost or
+applied twice."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import aio_pika
+import asyncpg
+import pytest
+
+from libs.events import Topology
+from libs.events import topology as topology_mod
+from libs.events.broker import FailoverConnection, connect_robust
+from libs.events.publisher import to_message
+from libs.runtime import ServiceSettings
+from tests.conftest import COUNTER, TEST_RETRY, make_settings
+from tests.integration.test_consumer import envelope
+from tests.support import infra
+from tests.support.counting import COUNTS_TABLE, counting_runtime
+from tests.support.runtime import running
+
+pytestmark = pytest.mark.slow
+
+SCRIPT = Path(__file__).resolve().parents[2] / "infra" / "scripts" / "rabbitmq-cluster.sh"
+EVENTS = 300
+
+
+def _ports_free(base: int) -> bool:
+    return all(infra.port_is_free(base + n) for n in (1, 2, 3))
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[dict[str, str]]:
+    base = next(b for b in range(25710, 26000, 10) if _ports_free(b) and _ports_free(b + 10000))
+    env = {
+        **os.environ,
+        "CLUSTER_PORT_BASE": str(base),
+        "CLUSTER_DIST_BASE": str(base + 10000),
+        # Not under pytest's private temporary directory: the nodes run as the rabbitmq user.
+        "CLUSTER_DIR": tempfile.mkdtemp(prefix="vs-rabbitmq-cluster-"),
+    }
+    try:
+        subprocess.run(["bash", str(SCRIPT), "start"], env=env, check=True, timeout=300, capture_output=True)
+        yield env
+    finally:
+        subprocess.run(["bash", str(SCRIPT), "stop"], env=env, check=False, timeout=120, capture_output=True)
+
+
+def cluster_cmd(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(["bash", str(SCRIPT), *args], env=env, check=True, timeout=180, capture_output=True)
+    return done.stdout.decode()
+
+
+def queue_types(env: dict[str, str], namespace: str) -> dict[str, str]:
+    out = subprocess.run(
+        ["rabbitmqctl", "-q", "-n", "vs-cluster-1@localhost", "list_queues", "name", "type"],
+        check=True, capture_output=True, timeout=60,
+    ).stdout.decode()  # fmt: skip
+    pairs = (line.split() for line in out.splitlines() if line.startswith(namespace + "."))
+    return {name: kind for name, kind in pairs}
+
+
+async def test_quorum_queues_and_a_consumer_failing_over_when_its_node_stops(
+    cluster: dict[str, str], database_url: str, pool: asyncpg.Pool
+) -> None:
+    urls = cluster_cmd(cluster, "urls").strip()
+    topology = Topology(
+        namespace=infra.unique("cluster"), retry=TEST_RETRY, subscriptions={"counter": COUNTER},
+        queue_type="quorum",
+    )  # fmt: skip
+    settings = make_settings(ServiceSettings, database_url, urls, topology, broker_queue_type="quorum")
+    await pool.execute(COUNTS_TABLE)
+    # The test's own queues (a consumer the product topology lacks finds them declared); the runtime
+    # declares the product's as every service does in cluster mode.
+    declaring = await connect_robust(urls)
+    async with declaring.channel() as channel:
+        await topology_mod.declare(channel, topology)
+    await declaring.close()
+    runtime = counting_runtime(settings)
+    async with running(runtime):
+        types = queue_types(cluster, settings.event_namespace)
+        assert types[f"{topology.namespace}.counter"] == "quorum"
+        assert types[f"{topology.namespace}.counter.dlq"] == "quorum"
+        assert types[f"{topology.namespace}.counter.retry.1"] == "quorum"
+        product = settings.topology()
+        assert types[product.queue("profile-ingest")] == "classic"  # priorities
+        assert types[product.queue("projector")] == types[product.queue("profile-ingest-low")] == "quorum"
+
+        connection = runtime.amqp
+        assert isinstance(connection, FailoverConnection)
+        first = connection.node
+        stopped = first.port - int(cluster["CLUSTER_PORT_BASE"])
+        publish_to = next(u for u in urls.split(",") if f":{first.port}/" not in u)
+        publisher = await aio_pika.connect(publish_to)
+        events = [envelope(f"user{i}") for i in range(EVENTS)]
+        try:
+            out = await publisher.channel(publisher_confirms=True)
+            exchange = await out.get_exchange(topology.exchange)
+            for i, event in enumerate(events):
+                await exchange.publish(to_message(event), routing_key="ProfileRequested")
+                if i == EVENTS // 3:
+                    # The consumer's node goes away mid-stream (its quorum queue elects a new leader).
+                    await asyncio.to_thread(cluster_cmd, cluster, "stop-node", str(stopped))
+        finally:
+            await publisher.close()
+
+        async def all_counted() -> bool:
+            return await pool.fetchval("SELECT count(*) FROM public.test_counts") >= EVENTS
+
+        await infra.eventually(all_counted, timeout_s=120, message="every event applied after the failover")
+        assert connection.node != first, "the consumer is still on the stopped node"
+    counts = await pool.fetch("SELECT n FROM public.test_counts")
+    assert len(counts) == EVENTS and {r["n"] for r in counts} == {1}
+    await asyncio.to_thread(cluster_cmd, cluster, "start-node", str(stopped))
