@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import re
-import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,7 +25,7 @@ import aio_pika
 import orjson
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 
-from cli.context import CommandError, Context
+from cli.context import CommandError, Context, confirmed
 from cli.render import Progress, emit
 from libs.events import broker
 from libs.events.db import connect
@@ -261,12 +260,8 @@ def _has_selection(args: argparse.Namespace) -> bool:
 
 
 def _confirmed(count: int, args: argparse.Namespace, verb: str) -> bool:
-    if args.yes or count <= args.confirm_above:
-        return True
-    if not sys.stdin.isatty():
-        raise CommandError(f"{count} messages would be {verb}, more than {args.confirm_above}: add --yes")
-    answer = input(f"{verb} {count} messages? [y/N] ")
-    return answer.strip().lower() in ("y", "yes")
+    question = f"{count} messages would be {verb}, more than {args.confirm_above}"
+    return count <= args.confirm_above or confirmed(args.yes, question)
 
 
 async def _settle_chosen(ctx: Context, args: argparse.Namespace, requeue: bool) -> int:

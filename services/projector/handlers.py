@@ -114,6 +114,18 @@ class Projector:
         self.schema = schema
         self.applied = 0
 
+    async def _from_store(
+        self, conn: asyncpg.Connection, stream: str, first: int, last: int | None = None
+    ) -> list[Envelope]:
+        """Events read back from the store (a gap, or those that waited behind a dead letter). The
+        consumer defers a delivered event newer code wrote; one read here is deferred the same way."""
+        envelopes = await self.store.read_stream(conn, stream, from_version=first, to_version=last)
+        for envelope in envelopes:
+            known = REGISTRY.get(envelope.event_type)
+            if known is not None and envelope.schema_version > known.schema_version:
+                raise Deferred(f"{envelope.stream_id}@{envelope.stream_version} is of a newer schema version")
+        return envelopes
+
     async def hold_stream(self, pool: asyncpg.Pool, envelope: Envelope, reason: str) -> None:
         """The consumer's on_dead_letter: nothing of the stream is projected past this event."""
         await repository.hold(pool, self.schema, envelope, reason)
@@ -137,22 +149,16 @@ class Projector:
                 HELD.inc()
                 continue
             if version > current + 1:
-                todo += await self.store.read_stream(
-                    conn, stream, from_version=current + 1, to_version=version - 1
-                )
+                todo += await self._from_store(conn, stream, current + 1, version - 1)
             todo.append(envelope)
             versions[stream] = version
             if held.get(stream) == version:
                 # The dead letter itself, requeued: the events that waited behind it follow from the store.
                 del held[stream]
                 released.append(stream)
-                waited = await self.store.read_stream(conn, stream, from_version=version + 1)
+                waited = await self._from_store(conn, stream, version + 1)
                 todo += waited
                 versions[stream] = waited[-1].stream_version if waited else version
-        for envelope in todo:  # a gap filled from the store may hold an event newer code wrote
-            known = REGISTRY.get(envelope.event_type)
-            if known is not None and envelope.schema_version > known.schema_version:
-                raise Deferred(f"{envelope.stream_id}@{envelope.stream_version} is of a newer schema version")
         touched = domain.touched_content(todo)
         contributions = await discovery_tables.before(conn, touched) if touched else None
         for step in domain.plan_batch(todo):
