@@ -68,6 +68,18 @@ def queue_types(env: dict[str, str], namespace: str) -> dict[str, str]:
     return {name: kind for name, kind in pairs}
 
 
+async def _publish_until_confirmed(exchange: aio_pika.abc.AbstractExchange, event) -> None:
+    """As the relay does: a quorum queue electing a new leader nacks what it cannot take yet, and
+    the message is sent again (at least once; the consumer drops the duplicates)."""
+    for attempt in range(20):
+        try:
+            await exchange.publish(to_message(event), routing_key="ProfileRequested")
+            return
+        except aio_pika.exceptions.DeliveryError:
+            await asyncio.sleep(min(0.1 * 2**attempt, 2.0))
+    raise AssertionError(f"{event.event_id} never confirmed")
+
+
 async def test_quorum_queues_and_a_consumer_failing_over_when_its_node_stops(
     cluster: dict[str, str], database_url: str, pool: asyncpg.Pool
 ) -> None:
@@ -105,7 +117,7 @@ async def test_quorum_queues_and_a_consumer_failing_over_when_its_node_stops(
             out = await publisher.channel(publisher_confirms=True)
             exchange = await out.get_exchange(topology.exchange)
             for i, event in enumerate(events):
-                await exchange.publish(to_message(event), routing_key="ProfileRequested")
+                await _publish_until_confirmed(exchange, event)
                 if i == EVENTS // 3:
                     # The consumer's node goes away mid-stream (its quorum queue elects a new leader).
                     await asyncio.to_thread(cluster_cmd, cluster, "stop-node", str(stopped))
