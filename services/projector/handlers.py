@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from typing import cast
 
 import asyncpg
 from prometheus_client import Counter, Gauge, Histogram
@@ -43,6 +44,7 @@ from services.projector import (
     domain,
     profile_tables,
     repository,
+    statements,
 )
 
 READ_MODEL_SCHEMA = "readmodel"
@@ -100,6 +102,9 @@ class Projector:
     the missing ones are read from the store and applied first. Every table thus sees each stream's
     events exactly once and in stream order. After a batch's events, the discovery totals are brought up
     to date from the content rows the batch touched (discovery_tables).
+
+    The batch's statements go out together (statements.py): wave by wave, each stream's k-th event in
+    wave k, the same statement of a wave's events sent once with all their arguments.
 
     One shortcut (domain.plan_batch): a creator's ingestion followed in the same batch by their
     categorisations writes its rows filed already, so a categorised reel is written once rather than
@@ -161,8 +166,16 @@ class Projector:
                 versions[stream] = waited[-1].stream_version if waited else version
         touched = domain.touched_content(todo)
         contributions = await discovery_tables.before(conn, touched) if touched else None
-        for step in domain.plan_batch(todo):
-            await self._apply(conn, step)
+        steps = domain.plan_batch(todo)
+        await repository.plans(conn, "auto")
+        for wave in statements.waves([step.envelope.stream_id for step in steps]):
+            recorder = statements.Recorder()
+            for i in wave:
+                recorder.begin()
+                # The projections only write: the recorder stands in for the connection (statements.py).
+                await self._apply(cast(asyncpg.Connection, recorder), steps[i])
+            await statements.send(conn, recorder)
+        await repository.plans(conn, "force_custom_plan")
         if contributions is not None:
             await discovery_tables.after(conn, touched, contributions)
         changed = {s: versions[s] for s in streams if versions[s] != before[s]}

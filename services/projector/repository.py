@@ -26,6 +26,14 @@ async def project_into(conn: asyncpg.Connection, schema: str) -> None:
     )
 
 
+async def plans(conn: asyncpg.Connection, mode: str) -> None:
+    """Custom plans for the batch's own look-ups (arrays of any length, tables of any size), but cached
+    ones for the projections' statements, sent many times a batch (statements.py): each is a write by
+    key, whose plan does not depend on its arguments, and planning them anew each time cost more than
+    a third of a rebuild. PostgreSQL plans them again as ANALYZE finds the tables grown."""
+    await conn.execute(f"SET LOCAL plan_cache_mode = {mode}")
+
+
 async def lock_checkpoints(
     conn: asyncpg.Connection, streams: list[str]
 ) -> tuple[dict[str, int], dict[str, int]]:
