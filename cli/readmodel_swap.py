@@ -23,6 +23,8 @@ from cli.context import CommandError, Context, confirmed
 from cli.readmodels import (
     LIVE_SCHEMA,
     Replay,
+    Unapplied,
+    apply_or_name,
     compare_schemas,
     create_schema,
     drop_schema,
@@ -35,6 +37,8 @@ from cli.readmodels import (
 )
 from cli.render import emit
 from libs.events.db import connect
+from libs.events.envelope import NewerSchemaVersion, PoisonMessage
+from libs.events.store import EventStore
 
 # The key the live projector's batches lock (services/projector/repository.project_into).
 LIVE_PROJECTOR_LOCK = f"projector:{LIVE_SCHEMA}"
@@ -63,11 +67,46 @@ async def swap(conn: asyncpg.Connection, replay: Replay, batch_size: int, retire
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", LIVE_PROJECTOR_LOCK)
         await replay_store(conn, replay, batch_size, "last events into")
+        await _streams_the_live_schema_is_ahead_on(conn, replay)
         if len(replay.unapplied) > before:
             raise _Refused
         await conn.execute(f"ALTER SCHEMA {ident(LIVE_SCHEMA)} RENAME TO {ident(retired)}")
         await conn.execute(f"ALTER SCHEMA {ident(replay.target)} RENAME TO {ident(LIVE_SCHEMA)}")
     return time.perf_counter() - started
+
+
+_AHEAD = """SELECT l.stream_id, coalesce(s.version, 0) AS shadow, l.version AS live
+             FROM {live}.stream_checkpoints l LEFT JOIN {shadow}.stream_checkpoints s USING (stream_id)
+             WHERE l.version > coalesce(s.version, 0)"""
+
+
+async def _streams_the_live_schema_is_ahead_on(conn: asyncpg.Connection, replay: Replay) -> None:
+    """The replay reads the store in commit order only up to the oldest transaction still running
+    (EventStore.read_all), but the live projector applies what it is delivered, in any order across
+    streams: an event committed behind a transaction still open may be in the live schema and not
+    yet in the shadow. Each stream the live schema is ahead on is read to its version, by stream
+    (committed rows, whatever runs beside them), and applied to the shadow."""
+    from services.projector.handlers import Projector  # the projector's own code, as replay_store's
+
+    ahead = await conn.fetch(_AHEAD.format(live=ident(LIVE_SCHEMA), shadow=ident(replay.target)))
+    store = EventStore(producer="viralspot-cli")
+    projector = Projector(store, schema=replay.target)
+    for row in ahead:
+        envelopes = await store.read_stream(
+            conn, row["stream_id"], from_version=row["shadow"] + 1, to_version=row["live"]
+        )
+        items = []
+        for envelope in envelopes:
+            try:
+                items.append((envelope, envelope.event()))
+            except (PoisonMessage, NewerSchemaVersion) as exc:
+                replay.unapplied.append(Unapplied(envelope, f"{type(exc).__name__}: {exc}"))
+        await apply_or_name(conn, projector, items, replay)
+        replay.applied += len(items)
+    if ahead:
+        emit(
+            f"{len(ahead)} streams read to the live schema's versions (events committed behind a running transaction)"
+        )
 
 
 async def run_swap(ctx: Context, args: argparse.Namespace) -> int:

@@ -194,7 +194,7 @@ async def replay_store(
                 replay.unapplied.append(Unapplied(record.envelope, f"{poison.reason}: {poison.detail}"))
             except NewerSchemaVersion as newer:  # written by newer code: rebuild with that code
                 replay.unapplied.append(Unapplied(record.envelope, f"newer_schema_version: {newer}"))
-        await _apply(conn, projector, items, replay)
+        await apply_or_name(conn, projector, items, replay)
         replay.after = records[-1].position
         replay.applied += len(items)
         progress.advance(len(records))
@@ -202,7 +202,7 @@ async def replay_store(
     return replay
 
 
-async def _apply(
+async def apply_or_name(
     conn: asyncpg.Connection, projector: Any, items: list[tuple[Envelope, Event]], replay: Replay
 ) -> None:
     try:
@@ -216,7 +216,7 @@ async def _apply(
             replay.unapplied.append(Unapplied(items[0][0], f"{type(exc).__name__}: {exc}"))
             return
     for item in items:
-        await _apply(conn, projector, [item], replay)
+        await apply_or_name(conn, projector, [item], replay)
 
 
 @dataclass

@@ -49,7 +49,7 @@ class Flow:
 # Who appends each event and to which stream (ARCHITECTURE.md's services table, plus the schedulers:
 # viral-analysis re-triggers runs, the crawler requests its own runs). Every catalogued type must appear.
 FLOWS: dict[str, Flow] = {
-    "ProfileRequested": Flow("profile-<username>", ("gateway", "crawler")),
+    "ProfileRequested": Flow("profile-<username>", ("gateway", "crawler", "alerts")),
     "ProfileRequestPromoted": Flow("profile-<username>", ("gateway",)),
     "ProfileIngestStarted": Flow("profile-<username>", ("profile-ingest",)),
     "ProfileIngested": Flow("profile-<username>", ("profile-ingest",)),
@@ -72,6 +72,13 @@ FLOWS: dict[str, Flow] = {
     "ProfileDiscovered": Flow("crawl-<run_id>", ("crawler",)),
     "CrawlRoundCompleted": Flow("crawl-<run_id>", ("crawler",)),
     "CrawlCompleted": Flow("crawl-<run_id>", ("crawler",)),
+    "WatchStarted": Flow("watchlist-<user_id>", ("gateway",)),
+    "WatchStopped": Flow("watchlist-<user_id>", ("gateway",)),
+    "OutlierDetected": Flow("alerts-<user_id>", ("alerts",)),
+    "WebhookRegistered": Flow("webhooks-<user_id>", ("gateway",)),
+    "WebhookRemoved": Flow("webhooks-<user_id>", ("gateway",)),
+    "WebhookDeliveryAttempted": Flow("webhook-<endpoint_id>", ("alerts",)),
+    "WebhookRedeliveryRequested": Flow("webhook-<endpoint_id>", ("gateway",)),
 }
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make run`: the whole system as local processes (simulator, migrations, five services).
+# `make run`: the whole system as local processes (simulator, migrations, six services).
 # Ctrl-C or SIGTERM stops every process gracefully.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -22,13 +22,20 @@ if [ -z "${AUTH_JWT_SECRET:-}" ]; then
     AUTH_JWT_SECRET="$($PY -c 'import secrets; print(secrets.token_urlsafe(32))')"
 fi
 export AUTH_JWT_SECRET
+# The key webhook endpoints' signing secrets derive from (gateway and alerts share it): a random one per
+# run unless given, so secrets shown during a run stop verifying after it. Development only, as is
+# WEBHOOK_ALLOW_LOOPBACK (plain http to a receiver on 127.0.0.1), which compose and k8s never set.
+if [ -z "${WEBHOOK_SIGNING_KEY:-}" ]; then
+    WEBHOOK_SIGNING_KEY="$($PY -c 'import secrets; print(secrets.token_hex(32))')"
+fi
+export WEBHOOK_SIGNING_KEY
 # Without a RapidAPI key the services talk to the local Instagram simulator.
 if [ -z "${RAPIDAPI_KEY:-}" ]; then
     export INSTAGRAM_SCRAPER_URL="${INSTAGRAM_SCRAPER_URL:-http://127.0.0.1:$SIM_PORT}"
     export TRANSCRIPT_API_URL="${TRANSCRIPT_API_URL:-http://127.0.0.1:$SIM_PORT}"
 fi
 
-# Where the logs go, and the services' ops ports (base .. base+3): a second copy (a test) moves both.
+# Where the logs go, and the services' ops ports (base .. base+4): a second copy (a test) moves both.
 RUN_DIR="${RUN_DIR:-.run}"
 OPS_PORT_BASE="${OPS_PORT_BASE:-8001}"
 mkdir -p "$RUN_DIR"
@@ -55,7 +62,8 @@ start projector OPS_PORT=$((OPS_PORT_BASE + 3)) $PY -m services.projector
 start profile-ingest OPS_PORT=$OPS_PORT_BASE $PY -m services.profile_ingest
 start viral-analysis OPS_PORT=$((OPS_PORT_BASE + 1)) $PY -m services.viral_analysis
 start crawler OPS_PORT=$((OPS_PORT_BASE + 2)) $PY -m services.crawler
-start gateway $PY -m services.gateway
+start alerts OPS_PORT=$((OPS_PORT_BASE + 4)) WEBHOOK_ALLOW_LOOPBACK=1 $PY -m services.alerts
+start gateway WEBHOOK_ALLOW_LOOPBACK=1 $PY -m services.gateway
 
 echo "gateway: http://127.0.0.1:$GATEWAY_PORT  (metrics: /metrics, health: /healthz, /readyz)"
 if [ "$AUTH_DEV_LOGIN" = "1" ]; then

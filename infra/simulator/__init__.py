@@ -8,7 +8,8 @@ carousel_media_count, image_versions2}` beside the reels shared to the grid as m
 generated from (seed, username); `missing_*` is unknown and `private_*` private. A language marker
 as the name's last token (`chef_leo.es`, `fit.ana_br`, `koch.max.de`, `cuisine.lea.fr`; es, pt/br, de,
 fr) makes a fitness or cooking creator speak that language (languages.py); every other name speaks
-English. README.md has the details and the /__sim/ control API.
+English. With `growth_from` set, a later `now` adds new reels and grows young ones (growth.py).
+README.md has the details and the /__sim/ control API.
 """
 
 from .app import create_app

@@ -13,13 +13,13 @@ from . import shapes
 from .codes import parse_reel_code, parse_shortcode, parse_username
 from .config import SimulatorConfig
 from .control import STATE, add_control_routes, json_response
+from .growth import reel_at, reels_at
 from .posts import grid_page, post_caption
 from .state import SimulatorState
 from .world import (
     ReelRecord,
     account_kind,
     creator,
-    reels_of,
     similar_fields,
     similar_shape,
     similar_to,
@@ -119,8 +119,8 @@ async def get_posts(request: web.Request) -> web.Response:
     if isinstance(window, web.Response):
         return window
     offset, end = window
-    seed, now_ts = _seed(request), int(request.app[STATE].config.reference_time().timestamp())
-    items, more = grid_page(seed, name, now_ts, offset, end)
+    seed, config = _seed(request), request.app[STATE].config
+    items, more = grid_page(seed, name, config.reference_ts(), offset, end, config.growth_from_ts())
     next_token = _encode_token(end) if more else None
     page = shapes.posts_page(
         creator(seed, name), items, next_token, lambda post: post_caption(seed, name, post)
@@ -190,13 +190,14 @@ def _reel(request: web.Request, code_or_url: str) -> tuple[str, ReelRecord] | No
     if decoded is None or account_kind(decoded[0]) != "public":
         return None
     name, index = decoded
-    reels = _reels(request, name)
-    return (name, reels[index]) if index < len(reels) else None
+    config = request.app[STATE].config
+    reel = reel_at(config.seed, name, config.reference_ts(), config.growth_from_ts(), index)
+    return None if reel is None else (name, reel)
 
 
 def _reels(request: web.Request, name: str) -> tuple[ReelRecord, ...]:
-    now_ts = int(request.app[STATE].config.reference_time().timestamp())
-    return reels_of(_seed(request), name, now_ts)
+    config = request.app[STATE].config
+    return reels_at(config.seed, name, config.reference_ts(), config.growth_from_ts())
 
 
 async def _subject(request: web.Request) -> str | None:

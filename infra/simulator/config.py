@@ -20,6 +20,9 @@ class SimulatorConfig:
     # Reels are dated backwards from this instant; None means today at 00:00 UTC, so the data is
     # stable within a day and a creator always has reels from the last week.
     now: datetime | None = field(default=None)
+    # The instant the world stops being dated back from `now` and starts to grow (growth.py): None keeps
+    # the world a function of `now` alone, as every test and demo written before growth expects.
+    growth_from: datetime | None = field(default=None)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SimulatorConfig:
@@ -30,6 +33,7 @@ class SimulatorConfig:
             error_rate=float(env.get("SIM_ERROR_RATE") or 0),
             rate_limit_per_minute=int(env.get("SIM_RATE_LIMIT_PER_MINUTE") or 0),
             now=_parse_time(env.get("SIM_NOW")),
+            growth_from=_parse_time(env.get("SIM_GROWTH_FROM")),
         )
 
     def reference_time(self) -> datetime:
@@ -37,16 +41,24 @@ class SimulatorConfig:
             return self.now if self.now.tzinfo else self.now.replace(tzinfo=UTC)
         return datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
+    def reference_ts(self) -> int:
+        return int(self.reference_time().timestamp())
+
+    def growth_from_ts(self) -> int | None:
+        if self.growth_from is None:
+            return None
+        anchor = self.growth_from if self.growth_from.tzinfo else self.growth_from.replace(tzinfo=UTC)
+        return int(anchor.timestamp())
+
     def updated(self, changes: Mapping[str, Any]) -> SimulatorConfig:
         """A copy with the given switches changed; unknown keys are an error, not silently ignored."""
-        unknown = set(changes) - {*_SWITCH_TYPES, "now"}
+        unknown = set(changes) - {*_SWITCH_TYPES, *_TIMES}
         if unknown:
             raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
         values: dict[str, Any] = {
-            key: _SWITCH_TYPES[key](value) for key, value in changes.items() if key != "now"
+            key: _SWITCH_TYPES[key](value) if key in _SWITCH_TYPES else _parse_time(value)
+            for key, value in changes.items()
         }
-        if "now" in changes:
-            values["now"] = _parse_time(changes["now"])
         config = replace(self, **values)
         if not 0.0 <= config.error_rate <= 1.0:
             raise ValueError("error_rate must be between 0 and 1")
@@ -57,6 +69,7 @@ class SimulatorConfig:
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["now"] = self.reference_time().isoformat()
+        data["growth_from"] = None if self.growth_from is None else self.growth_from.isoformat()
         return data
 
 
@@ -67,6 +80,8 @@ _SWITCH_TYPES: dict[str, type[int] | type[float]] = {
     "rate_limit_per_minute": int,
     "rate_limit_window_s": float,
 }
+# Set as ISO times; null or "" unsets them (`now` back to today, `growth_from` back to no growth).
+_TIMES = ("now", "growth_from")
 
 
 def _parse_time(value: Any) -> datetime | None:

@@ -22,7 +22,17 @@ def add_control_routes(app: web.Application) -> None:
 
 
 async def change_config(request: web.Request) -> web.Response:
-    """Body: any of latency_ms, error_rate, rate_limit_per_minute, rate_limit_window_s, seed, now."""
+    """Body: any of latency_ms, error_rate, rate_limit_per_minute, rate_limit_window_s, seed, now,
+    growth_from.
+
+    `now` (ISO time; null for today 00:00 UTC) is the moment the world is looked at. Without
+    `growth_from` (the default, null) the reels are dated back from `now`, so moving it shifts the
+    same reels. With `growth_from` (ISO time) the world at `now == growth_from` is that same world,
+    and a later `now` shows the reels the creator posted since at the top (new shortcodes, newest
+    first) while the ones it had keep their ids, captions and dates and young ones keep gaining views
+    (growth.py; about 5-10% of the new reels become 4-10x outliers). Both answers are a function of
+    (seed, username, growth_from, now) alone.
+    """
     state = request.app[STATE]
     try:
         state.configure(await _body(request))

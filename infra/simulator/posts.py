@@ -5,6 +5,10 @@ reels, dated back over months to years, likes log-normal around the creator's ty
 true outliers, a few with hidden likes, captions in the creator's language with the niche's hashtags.
 A grid can hold 600 posts and clients read the first page or two, so posts are drawn in blocks of 50,
 each from its own generator, and a page draws only the blocks it reaches.
+
+With a growth anchor (growth.py) the posts keep the dates they have at the anchor and no new posts
+appear; the reels on the grid are the anchor's shared reels with their views grown, and the new reels
+the creator shared since.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from itertools import chain, islice
 
 from .codes import post_shortcode
 from .draws import lognormal, pick, rng_for
+from .growth import reels_at
 from .world import ReelRecord, creator, draw_hook, reels_of
 
 _DAY_S = 86_400
@@ -65,10 +70,15 @@ def grid_of(seed: int, username: str, now_ts: int) -> tuple[GridItem, ...]:
 
 
 def grid_page(
-    seed: int, username: str, now_ts: int, offset: int, end: int
+    seed: int, username: str, now_ts: int, offset: int, end: int, growth_from_ts: int | None = None
 ) -> tuple[tuple[GridItem, ...], bool]:
     """The grid's items [offset, end) and whether more follow, drawing only the blocks it reaches."""
-    items = tuple(islice(_grid(seed, username, now_ts), offset, end + 1))
+    grid = (
+        _grid(seed, username, now_ts)
+        if growth_from_ts is None
+        else _grown_grid(seed, username, growth_from_ts, now_ts)
+    )
+    items = tuple(islice(grid, offset, end + 1))
     return items[: end - offset], len(items) > end - offset
 
 
@@ -91,6 +101,12 @@ def _grid(seed: int, username: str, now_ts: int) -> Iterator[GridItem]:
     return heapq.merge(posts, shared, key=lambda item: -item.taken_at)
 
 
+def _grown_grid(seed: int, username: str, anchor_ts: int, now_ts: int) -> Iterator[GridItem]:
+    posts = (post for post in _posts(seed, username, anchor_ts) if post.taken_at <= now_ts)
+    shared = _grown_shared_reels(seed, username, anchor_ts, now_ts)
+    return heapq.merge(posts, shared, key=lambda item: -item.taken_at)
+
+
 def _posts(seed: int, username: str, now_ts: int) -> Iterator[PostRecord]:
     blocks = -(-_habits(seed, username).count // _BLOCK)
     return chain.from_iterable(_block(seed, username, now_ts, block) for block in range(blocks))
@@ -102,6 +118,24 @@ def _shared_reels(seed: int, username: str, now_ts: int) -> tuple[ReelRecord, ..
     rng = rng_for(seed, username, "grid")
     share = rng.uniform(0.10, 0.40)
     return tuple(reel for reel in reels_of(seed, username, now_ts) if rng.random() < share)
+
+
+@lru_cache(maxsize=1024)
+def _grown_shared_reels(seed: int, username: str, anchor_ts: int, now_ts: int) -> tuple[ReelRecord, ...]:
+    """The anchor's shared reels stay shared; each reel posted after it is shared at the creator's rate."""
+    anchor_shared = {reel.index for reel in _shared_reels(seed, username, anchor_ts)}
+    anchor_count = len(reels_of(seed, username, anchor_ts))
+    # The same first draw as _shared_reels makes, so the rate is the creator's.
+    share = rng_for(seed, username, "grid").uniform(0.10, 0.40)
+    return tuple(
+        reel
+        for reel in reels_at(seed, username, now_ts, anchor_ts)
+        if reel.index in anchor_shared
+        or (
+            reel.index >= anchor_count
+            and rng_for(seed, username, "grid", anchor_ts, reel.index).random() < share
+        )
+    )
 
 
 @lru_cache(maxsize=8192)

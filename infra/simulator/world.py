@@ -1,7 +1,8 @@
 """Deterministic Instagram creators: everything follows from (seed, username) and a reference time.
 
 Each piece draws from its own generator (draws.rng_for), so two processes agree on every number. The
-language a creator speaks follows from a marker in its name (languages.py); posts are in posts.py.
+language a creator speaks follows from a marker in its name (languages.py); posts are in posts.py, and
+the reels a creator posts as the clock runs past a growth anchor are in growth.py.
 """
 
 from __future__ import annotations
@@ -159,7 +160,7 @@ def reels_of(seed: int, username: str, now_ts: int) -> tuple[ReelRecord, ...]:
                 likes=likes,
                 comments=comments,
                 hook=hook,
-                caption=_caption(rng, who.niche, hook, who.voice),
+                caption=draw_caption(rng, who.niche, hook, who.voice),
                 has_speech=rng.random() >= 0.15,
                 is_outlier=is_outlier,
             )
@@ -241,7 +242,7 @@ def draw_hook(rng: random.Random, niche: Niche, voice: Voice) -> str:
     )
 
 
-def _caption(rng: random.Random, niche: Niche, hook: str, voice: Voice) -> str:
+def draw_caption(rng: random.Random, niche: Niche, hook: str, voice: Voice) -> str:
     if rng.random() < 0.05:
         return ""
     line = pick(rng, voice.caption_lines).format(n=pick(rng, (2, 3, 4, 5, 6)))

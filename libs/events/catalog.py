@@ -477,5 +477,109 @@ class CrawlCompleted(Event):
     skipped_low_quality: int = Field(default=0, ge=0)
 
 
+# Watchlists, alerts and webhooks (issue 15). A user's watchlist is stream watchlist-<user_id>; what
+# the alerts service finds for them, alerts-<user_id>; their webhook endpoints, webhooks-<user_id>; one
+# endpoint's deliveries, webhook-<endpoint_id>. Signing secrets never travel in events: each endpoint's
+# is derived from WEBHOOK_SIGNING_KEY and its id (services/alerts/signing.py).
+
+
+def watchlist_stream(user_id: str) -> str:
+    return f"watchlist-{user_id}"
+
+
+def alerts_stream(user_id: str) -> str:
+    return f"alerts-{user_id}"
+
+
+def webhooks_stream(user_id: str) -> str:
+    return f"webhooks-{user_id}"
+
+
+def webhook_stream(endpoint_id: str) -> str:
+    return f"webhook-{endpoint_id}"
+
+
+OutlierScore = Annotated[float, Field(ge=1.0, le=1000.0)]
+
+
+@event
+class WatchStarted(Event):
+    """A user watches a creator, or changes the threshold of a creator they watch."""
+
+    user_id: UserId
+    username: Username
+    min_outlier_score: OutlierScore = 3.0
+    # Reels posted from then on are alerted: what was an outlier long before the watch began is not news.
+    alert_from: datetime
+
+
+@event
+class WatchStopped(Event):
+    user_id: UserId
+    username: Username
+
+
+@event
+class OutlierDetected(Event):
+    """A watched creator's reel at or above the watcher's threshold, found in the ingestion
+    `ingestion_event_id` (new, or grown since the last one). Once per user, reel and threshold."""
+
+    user_id: UserId
+    username: Username
+    content_id: str = Field(min_length=1, max_length=64)
+    shortcode: str = Field(max_length=64)
+    url: str = Field(max_length=2048)
+    view_count: int = Field(ge=0)
+    outlier_score: float = Field(ge=0)
+    threshold: OutlierScore
+    median_views: float | None = None  # the creator's, that the score is over
+    date_posted: datetime | None = None
+    description: str | None = Field(default=None, max_length=2200)
+    ingestion_event_id: str
+
+
+@event
+class WebhookRegistered(Event):
+    user_id: UserId
+    endpoint_id: str
+    url: str = Field(max_length=2048)
+    description: str = Field(default="", max_length=200)
+
+
+@event
+class WebhookRemoved(Event):
+    user_id: UserId
+    endpoint_id: str
+
+
+DeliveryState = Literal["delivered", "retrying", "gave_up"]
+
+
+@event
+class WebhookDeliveryAttempted(Event):
+    """One attempt to deliver an alert to an endpoint, and what came of it: `retrying` at
+    next_attempt_at, `gave_up` after a day of failures (the endpoint is failing until one succeeds)."""
+
+    user_id: UserId
+    endpoint_id: str
+    delivery_id: str
+    alert_event_id: str
+    attempt: int = Field(ge=1)
+    state: DeliveryState
+    status_code: int | None = None
+    error: str | None = Field(default=None, max_length=500)
+    duration_ms: float = Field(ge=0)
+    next_attempt_at: datetime | None = None
+
+
+@event
+class WebhookRedeliveryRequested(Event):
+    """The owner asks for a delivery to be sent again (a new attempt, now)."""
+
+    user_id: UserId
+    endpoint_id: str
+    delivery_id: str
+
+
 # Checked as the catalogue is imported: a process whose chains have a gap or a duplicate does not start.
 CHAINS = check_chains({name: cls.schema_version for name, cls in REGISTRY.items()}, UPCASTERS)

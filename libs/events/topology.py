@@ -29,6 +29,10 @@ class Subscription:
 
 
 _PROFILE_REQUESTS = ("ProfileRequested", "ProfileRequestPromoted")
+_ALERTS = (
+    "WatchStarted", "WatchStopped", "ProfileIngested", "OutlierDetected", "WebhookRegistered", "WebhookRemoved",
+    "WebhookRedeliveryRequested",
+)  # fmt: skip
 
 SUBSCRIPTIONS: dict[str, Subscription] = {
     s.consumer: s
@@ -43,6 +47,7 @@ SUBSCRIPTIONS: dict[str, Subscription] = {
             ("AnalysisRequested", "AnalysisTriggered", "AnalysisCancelled", "AnalysisUpdated"),
         ),
         Subscription("crawler", ("CrawlRequested", "ProfileIngested", "ProfileIngestFailed")),
+        Subscription("alerts", _ALERTS),
         Subscription("projector", ("#",)),
     )
 }
@@ -171,13 +176,15 @@ LIVE_ANALYSIS_EVENTS: tuple[str, ...] = (
     "AnalysisFailed",
     "AnalysisCancelled",
 )
+# And a user's alerts as they are found (GET /api/alerts/events).
+LIVE_ALERT_EVENTS: tuple[str, ...] = ("OutlierDetected",)
 
 
 async def declare_live_queue(
     channel: AbstractChannel,
     topology: Topology,
     listener: str,
-    bindings: tuple[str, ...] = LIVE_ANALYSIS_EVENTS,
+    bindings: tuple[str, ...] = LIVE_ANALYSIS_EVENTS + LIVE_ALERT_EVENTS,
     max_length: int = 10_000,
 ) -> AbstractQueue:
     """An exclusive, auto-deleted queue of one process bound to `bindings`: a live view, not work.

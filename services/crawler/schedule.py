@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -11,7 +10,7 @@ import structlog
 
 from libs.events import EventStore, NewEvent
 from libs.events.catalog import CrawlRequested, crawl_stream
-from libs.events.db import is_database_outage
+from libs.runtime.loops import every
 from services.crawler import repository
 from services.crawler.settings import CrawlerSettings
 
@@ -26,14 +25,7 @@ class CrawlSchedule:
 
     async def loop(self, pool: asyncpg.Pool) -> None:
         tick_s = min(max(self.interval.total_seconds() / 4, 0.2), 60.0)
-        while True:
-            try:
-                await self.tick(pool)
-            except Exception as exc:
-                if not is_database_outage(exc):
-                    raise
-                log.warning("crawl.schedule_database_unavailable", error=repr(exc))
-            await asyncio.sleep(tick_s)
+        await every(tick_s, lambda: self.tick(pool), "crawl.schedule")
 
     async def tick(self, pool: asyncpg.Pool) -> str | None:
         """Request a run if one is due; returns its run_id. Several crawler processes agree through a lock.

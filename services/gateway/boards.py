@@ -85,10 +85,11 @@ class ItemUpdate(BaseModel):
         return self
 
 
-async def owner(request: web.Request) -> str:
-    who = await caller(request)
+async def owner(request: web.Request, *, query_token: bool = False) -> str:
+    """The signed-in user: boards, watchlists, alerts and webhooks are theirs alone."""
+    who = await caller(request, query_token=query_token)
     if who.user_id is None:
-        raise unauthorized("Boards belong to a signed-in user (the administrator token has none).")
+        raise unauthorized("This belongs to a signed-in user (the administrator token has none).")
     return who.user_id
 
 

@@ -69,6 +69,12 @@ def live_event(envelope: Envelope, event: Event) -> LiveEvent:
     return LiveEvent(EVENT_NAMES[envelope.event_type], envelope.stream_version, data, terminal)
 
 
+def alert_event(envelope: Envelope, event: Event) -> LiveEvent:
+    data = event.model_dump(mode="json", exclude={"user_id", "ingestion_event_id"})
+    data.update(id=str(envelope.event_id), detected_at=envelope.occurred_at.isoformat())
+    return LiveEvent("alert", envelope.stream_version, data)
+
+
 class Subscriber:
     """One open stream: a bounded buffer, so one slow client never holds up the others."""
 
@@ -230,6 +236,11 @@ class LiveEventListener:
         # No await in here: deliveries are dispatched in the order they arrived.
         try:
             envelope = Envelope.from_json(message.body)
+            if envelope.event_type == "OutlierDetected":
+                # A user's alerts: followed by the stream's id (alerts-<user_id>), never a queue id.
+                self.hub.publish(envelope.stream_id, alert_event(envelope, envelope.event()))
+                LIVE_EVENTS.labels(envelope.event_type).inc()
+                return
             queue_id = envelope.stream_id.removeprefix("analysis-")
             if envelope.event_type not in EVENT_NAMES:
                 return

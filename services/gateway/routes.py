@@ -6,6 +6,7 @@ from aiohttp import web
 
 from libs.runtime.ops import Readiness, add_ops_routes
 from services.gateway import (
+    alert_events,
     analyses,
     analysis_queries,
     analysis_results,
@@ -15,7 +16,9 @@ from services.gateway import (
     discovery,
     job_events,
     profiles,
+    watchlists,
     web_page,
+    webhooks,
 )
 
 
@@ -56,6 +59,16 @@ def setup_routes(app: web.Application, service: str, ready: Readiness) -> None:
             web.post("/api/boards/{board_id}/items", boards.add_item),
             web.patch("/api/boards/{board_id}/items/{item_id}", boards.update_item),
             web.delete("/api/boards/{board_id}/items/{item_id}", boards.remove_item),
+            web.get("/api/watchlist", watchlists.watchlist),
+            web.post("/api/watchlist", watchlists.watch),
+            web.delete("/api/watchlist/{username}", watchlists.unwatch),
+            web.get("/api/alerts", watchlists.alerts),
+            web.get("/api/alerts/events", alert_events.alert_events),
+            web.get("/api/webhooks", webhooks.list_webhooks),
+            web.post("/api/webhooks", webhooks.register),
+            web.delete("/api/webhooks/{webhook_id}", webhooks.remove),
+            web.get("/api/webhooks/{webhook_id}/deliveries", webhooks.deliveries),
+            web.post("/api/webhooks/{webhook_id}/deliveries/{delivery_id}/resend", webhooks.resend),
             web.post("/api/auth/dev-token", dev_login.dev_token),
             web.static("/static", web_page.WEB_DIR),
             web.get("/", web_page.index),

@@ -81,6 +81,16 @@ class GatewaySettings(ServiceSettings):
     # Boards (services/gateway/boards.py): per user, and items per board; beyond them 409.
     max_boards_per_user: int = Field(default=50, ge=1, le=10_000)
     max_board_items: int = Field(default=500, ge=1, le=100_000)
+    # Watchlists and webhooks (services/gateway/watchlists.py, webhooks.py): per user; beyond them 409.
+    max_watches_per_user: int = Field(default=200, ge=1, le=10_000)
+    max_webhooks_per_user: int = Field(default=10, ge=1, le=100)
+    # A new watch alerts on reels posted from this long before it began (a body's alert_from instead).
+    watch_lookback_h: float = Field(default=72.0, ge=0, le=720)
+    # The key each webhook endpoint's signing secret is derived from, the alerts service's too; unset,
+    # webhooks answer 503 WEBHOOKS_DISABLED.
+    webhook_signing_key: SecretStr | None = None
+    # Development only: http endpoints on loopback (a local receiver); never in production.
+    webhook_allow_loopback: bool = False
     # Token buckets per user (per address for anonymous callers), "<requests>/<seconds>" or "off".
     rate_limit_analyses: Annotated[RateLimit | None, NoDecode] = RateLimit(20, 3600)
     rate_limit_reruns: Annotated[RateLimit | None, NoDecode] = RateLimit(20, 3600)
@@ -90,7 +100,12 @@ class GatewaySettings(ServiceSettings):
     cors_max_age_s: int = Field(default=600, ge=0, le=86_400)
 
     @field_validator(
-        "auth_jwt_secret", "auth_jwks_url", "auth_jwt_issuer", "auth_jwt_audience", mode="before"
+        "auth_jwt_secret",
+        "auth_jwks_url",
+        "auth_jwt_issuer",
+        "auth_jwt_audience",
+        "webhook_signing_key",
+        mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:

@@ -26,6 +26,7 @@ from libs.events.catalog import (
     CrawlRequested,
     CrawlRoundCompleted,
     CrawlStarted,
+    OutlierDetected,
     ProfileCategorised,
     ProfileDiscovered,
     ProfileIngested,
@@ -35,8 +36,15 @@ from libs.events.catalog import (
     ProfileRequestPromoted,
     ProgressUpdated,
     ReelsCategorised,
+    WatchStarted,
+    WatchStopped,
+    WebhookDeliveryAttempted,
+    WebhookRedeliveryRequested,
+    WebhookRegistered,
+    WebhookRemoved,
 )
 from services.projector import (
+    alert_tables,
     analysis_tables,
     category_tables,
     crawl_tables,
@@ -78,6 +86,13 @@ HANDLERS: Mapping[type[Event], Projection] = {
     ProfileDiscovered: crawl_tables.profile_discovered,
     CrawlRoundCompleted: crawl_tables.crawl_round_completed,
     CrawlCompleted: crawl_tables.crawl_completed,
+    WatchStarted: alert_tables.watch_started,
+    WatchStopped: alert_tables.watch_stopped,
+    OutlierDetected: alert_tables.outlier_detected,
+    WebhookRegistered: alert_tables.webhook_registered,
+    WebhookRemoved: alert_tables.webhook_removed,
+    WebhookDeliveryAttempted: alert_tables.webhook_delivery_attempted,
+    WebhookRedeliveryRequested: alert_tables.webhook_redelivery_requested,
 }
 
 APPLIED = Counter(

@@ -27,7 +27,7 @@ STRATEGY = {"contentType": "Home workouts", "targetAudience": "Busy parents", "g
 
 
 def free_ports(count: int) -> int:
-    """A base port with `count` free ports from it (the services' ops ports are base .. base+3)."""
+    """A base port with `count` free ports from it (the services' ops ports are base .. base+4)."""
     for _ in range(50):
         base = infra.free_port()
         try:
@@ -52,7 +52,7 @@ async def run_client(script: Path, *args: str, env: dict[str, str]) -> str:
 async def test_the_seeds_bash_clients_print_what_the_seeds_show(
     service_env: dict[str, str], amqp, output_dir: Path, tmp_path: Path
 ) -> None:
-    gateway, simulator, ops_base = infra.free_port(), infra.free_port(), free_ports(4)
+    gateway, simulator, ops_base = infra.free_port(), infra.free_port(), free_ports(5)
     base = f"http://127.0.0.1:{gateway}"
     env = {
         **os.environ,

@@ -21,7 +21,12 @@ ISSUER = "https://id.viralspot.test/"
 AUDIENCE = "viralspot-api"
 
 
-def claims(sub: Any = "user-1", lifetime_s: float = 600, **changes: Any) -> dict[str, Any]:
+# Tokens are made when the tests are collected (module constants, parameters), and a whole suite on a
+# slow machine runs well past ten minutes: they stay valid (or in the future) longer than any run.
+SUITE_S = 6 * 3600
+
+
+def claims(sub: Any = "user-1", lifetime_s: float = SUITE_S, **changes: Any) -> dict[str, Any]:
     now = int(time.time())
     return {"sub": sub, "iat": now, "exp": int(now + lifetime_s), **changes}
 

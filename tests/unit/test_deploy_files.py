@@ -26,9 +26,12 @@ PROMETHEUS = ROOT / "infra" / "prometheus"
 GRAFANA = ROOT / "infra" / "grafana"
 DASHBOARD = GRAFANA / "dashboards" / "viralspot.json"
 
-APP_SERVICES = ("gateway", "profile-ingest", "viral-analysis", "crawler", "projector")
-WORKERS = ("profile-ingest", "viral-analysis", "crawler", "projector")
+APP_SERVICES = ("gateway", "profile-ingest", "viral-analysis", "crawler", "projector", "alerts")
+WORKERS = ("profile-ingest", "viral-analysis", "crawler", "projector", "alerts")
 PROVIDER_USERS = ("profile-ingest", "viral-analysis", "crawler")
+PROVIDER_ENV = {"INSTAGRAM_SCRAPER_URL", "TRANSCRIPT_API_URL", "RAPIDAPI_KEY"}
+# Both derive each webhook endpoint's signing secret from one key (the gateway to show it, alerts to sign).
+WEBHOOK_SIGNERS = ("gateway", "alerts")
 ONE_SHOT = ("migrate",)
 # Keys of a compose service this file may use (compose-spec); a typo would be silently ignored otherwise.
 SERVICE_KEYS = {
@@ -200,6 +203,14 @@ def test_services_get_their_environment() -> None:
             and "http://simulator:" in env["TRANSCRIPT_API_URL"]
         )
         assert env["RAPIDAPI_KEY"].startswith("${RAPIDAPI_KEY")
+    for name in set(APP_SERVICES) - set(PROVIDER_USERS):
+        assert not PROVIDER_ENV & set(services_[name]["environment"]), f"{name} never calls the provider"
+    for name in WEBHOOK_SIGNERS:
+        env = services_[name]["environment"]
+        assert env["WEBHOOK_SIGNING_KEY"] == "${WEBHOOK_SIGNING_KEY:?set WEBHOOK_SIGNING_KEY}", name
+    for name, service in services_.items():
+        # Plain http to loopback receivers: `make run` only, never a container.
+        assert "WEBHOOK_ALLOW_LOOPBACK" not in service.get("environment", {}), name
     gateway = services_["gateway"]["environment"]
     assert gateway["GATEWAY_HOST"] == "0.0.0.0"
     assert gateway["ADMIN_TOKEN"].startswith("${ADMIN_TOKEN:?")
@@ -213,7 +224,7 @@ def test_services_get_their_environment() -> None:
     reason="the docker compose plugin is not installed",
 )
 def test_docker_compose_accepts_the_file() -> None:
-    env = {**os.environ, "ADMIN_TOKEN": "test-token"}
+    env = {**os.environ, "ADMIN_TOKEN": "test-token", "WEBHOOK_SIGNING_KEY": "test-signing-key"}
     result = subprocess.run(
         ["docker", "compose", "-f", str(COMPOSE), "config", "-q"], capture_output=True, text=True, env=env
     )

@@ -8,7 +8,7 @@ import pytest
 from libs.events.catalog import ProfileIngested, ProfileRequested, ProfileRequestPromoted
 from libs.events.topology import SUBSCRIPTIONS, Subscription, TopologyMismatch, bindings_of, check_bindings
 
-CONSUMING_SERVICES = ("profile_ingest", "viral_analysis", "crawler", "projector")
+CONSUMING_SERVICES = ("profile_ingest", "viral_analysis", "crawler", "alerts", "projector")
 
 
 def handler_module(service: str):  # type: ignore[no-untyped-def]

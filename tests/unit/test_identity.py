@@ -28,6 +28,7 @@ from tests.support.tokens import (
     AUDIENCE,
     ISSUER,
     SECRET,
+    SUITE_S,
     SigningKey,
     claims,
     ec_key,
@@ -84,8 +85,8 @@ async def test_an_hs256_token_gives_its_subject() -> None:
     ("payload", "error_code"),
     [
         (claims(lifetime_s=-120), "TOKEN_EXPIRED"),
-        (claims(nbf=int(time.time()) + 600), "INVALID_TOKEN"),
-        (claims(iat=int(time.time()) + 600), "INVALID_TOKEN"),
+        (claims(nbf=int(time.time()) + SUITE_S), "INVALID_TOKEN"),
+        (claims(iat=int(time.time()) + SUITE_S), "INVALID_TOKEN"),
         (claims(aud="another-api"), "INVALID_TOKEN"),
         (claims(aud=None), "INVALID_TOKEN"),
         (claims(iss="https://evil.test/"), "INVALID_TOKEN"),

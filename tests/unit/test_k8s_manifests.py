@@ -22,6 +22,7 @@ from tests.unit.test_deploy_files import (
     APP_SERVICES,
     PROMETHEUS,
     ROOT,
+    WEBHOOK_SIGNERS,
     WORKERS,
     built_services,
     compose,
@@ -34,7 +35,10 @@ K8S = ROOT / "infra" / "k8s"
 BASE, PRODUCTION, DEVELOPMENT = "base", "overlays/production", "overlays/development"
 OVERLAYS = (BASE, PRODUCTION, DEVELOPMENT)
 # Read from Secret objects, never written in a manifest.
-SECRET_ENV = {"DATABASE_URL", "AMQP_URL", "ADMIN_TOKEN", "AUTH_JWT_SECRET", "RAPIDAPI_KEY", "OPENAI_API_KEY"}
+SECRET_ENV = {
+    "DATABASE_URL", "AMQP_URL", "ADMIN_TOKEN", "AUTH_JWT_SECRET", "RAPIDAPI_KEY", "OPENAI_API_KEY",
+    "WEBHOOK_SIGNING_KEY",
+}  # fmt: skip
 # Compose names no replica (a container's host name serves); a pod passes its own name.
 K8S_ONLY_ENV = {"WORKER_ID"}
 # Not autoscaled: its batches run one at a time whatever the replica count (infra/k8s/base/projector.yaml).
@@ -391,6 +395,21 @@ def test_prometheus_scrapes_what_compose_scrapes(overlay: str) -> None:
     (endpoint,) = monitor["spec"]["podMetricsEndpoints"]
     assert endpoint["path"] == jobs["rabbitmq"]["metrics_path"]
     assert {"targetLabel": "job", "replacement": "rabbitmq"} in endpoint["relabelings"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_webhook_signers_read_one_key(overlay: str) -> None:
+    # The gateway shows each endpoint's secret and alerts signs with it: one key, or no signature verifies.
+    deployments = of_kind(overlay, "Deployment")
+    refs = {
+        secret_ref(env_of(main_container(deployments[name]))["WEBHOOK_SIGNING_KEY"])
+        for name in WEBHOOK_SIGNERS
+    }
+    assert len(refs) == 1, refs
+    for name, deployment in deployments.items():
+        for container in all_containers(deployment):
+            assert "WEBHOOK_ALLOW_LOOPBACK" not in env_of(container), f"{name}: development only"
+    assert "WEBHOOK_ALLOW_LOOPBACK" not in config_data(overlay)
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

@@ -6,6 +6,7 @@ import inspect
 from libs.events.catalog import REGISTRY
 from libs.events.topology import SUBSCRIPTIONS, check_bindings
 from services.projector import (
+    alert_tables,
     analysis_tables,
     category_tables,
     crawl_tables,
@@ -25,7 +26,9 @@ def test_the_handler_map_satisfies_the_projectors_every_event_binding() -> None:
 
 
 def test_every_projection_is_a_table_module_coroutine_taking_a_connection_and_an_envelope() -> None:
-    modules = {m.__name__ for m in (analysis_tables, category_tables, crawl_tables, profile_tables)}
+    modules = {
+        m.__name__ for m in (alert_tables, analysis_tables, category_tables, crawl_tables, profile_tables)
+    }
     for event_class, projection in HANDLERS.items():
         assert inspect.iscoroutinefunction(projection), event_class
         assert projection.__module__ in modules, event_class
