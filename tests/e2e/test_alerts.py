@@ -30,6 +30,7 @@ from services.alerts.__main__ import build as build_alerts
 from services.alerts.settings import AlertsSettings
 from services.gateway.settings import GatewaySettings
 from tests.conftest import make_settings
+from tests.e2e.test_boards import call
 from tests.e2e.test_ownership import ADMIN, ALICE, BOB
 from tests.e2e.test_profile_ingest import sim, start_ingest  # noqa: F401  (fixtures)
 from tests.support import infra
@@ -127,14 +128,6 @@ def start_alerts(database_url: str, amqp_url: str, topology: Topology) -> Callab
         return runtime
 
     return start
-
-
-async def call(
-    api: TestClient, method: str, path: str, headers: dict[str, str], **kw: Any
-) -> tuple[int, Any]:
-    async with api.request(method, path, headers=headers, **kw) as resp:
-        body = await resp.json()
-        return resp.status, body.get("data") if body.get("success") else body.get("error_code")
 
 
 async def stored(pool: asyncpg.Pool, event_type: str, stream: str | None = None) -> list[asyncpg.Record]:
@@ -236,6 +229,17 @@ async def _at_least(count: Any, n: int) -> bool:
     return await count >= n
 
 
+async def watched_and_grown(
+    api: TestClient, simulator: Any, receiver: Receiver
+) -> tuple[Grown, dict[str, Any]]:
+    """Alice's webhook, and her watch of a creator whose world has grown four days past t0 already."""
+    grown = await grow(simulator)
+    await simulator.control("config", {"now": grown.at(5)})
+    _, hook = await call(api, "POST", "/api/webhooks", ALICE, json={"url": receiver.url})
+    await call(api, "POST", "/api/watchlist", ALICE, json=watching(grown))
+    return grown, hook
+
+
 async def test_a_failing_receiver_is_retried_with_growing_delays_until_it_answers(
     api: TestClient,
     pool: asyncpg.Pool,
@@ -244,11 +248,8 @@ async def test_a_failing_receiver_is_retried_with_growing_delays_until_it_answer
     start_alerts,
     receiver: Receiver,
 ) -> None:
-    grown = await grow(sim)
-    await sim.control("config", {"now": grown.at(5)})
     receiver.failures = 3
-    _, hook = await call(api, "POST", "/api/webhooks", ALICE, json={"url": receiver.url})
-    await call(api, "POST", "/api/watchlist", ALICE, json=watching(grown))
+    grown, hook = await watched_and_grown(api, sim, receiver)
     async with AsyncExitStack() as stack:
         await start_ingest()
         # One delivery at a time, so the receiver's first three answers fail the same delivery.
@@ -293,10 +294,7 @@ async def test_a_loopback_endpoint_is_refused_at_delivery_when_loopback_is_not_a
     receiver: Receiver,
 ) -> None:
     """Registered while the gateway allowed loopback; the alerts service does not: nothing is sent."""
-    grown = await grow(sim)
-    await sim.control("config", {"now": grown.at(5)})
-    _, hook = await call(api, "POST", "/api/webhooks", ALICE, json={"url": receiver.url})
-    await call(api, "POST", "/api/watchlist", ALICE, json=watching(grown))
+    _, hook = await watched_and_grown(api, sim, receiver)
     async with AsyncExitStack() as stack:
         await start_ingest()
         await start_alerts(stack, webhook_allow_loopback=False, alerts_refresh_interval_s=3600)
