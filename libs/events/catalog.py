@@ -504,13 +504,24 @@ OutlierScore = Annotated[float, Field(ge=1.0, le=1000.0)]
 
 @event
 class WatchStarted(Event):
-    """A user watches a creator, or changes the threshold of a creator they watch."""
+    """A user watches a creator, or changes the thresholds of a creator they watch."""
+
+    # 2: min_niche_score.
+    schema_version: ClassVar[int] = 2
 
     user_id: UserId
     username: Username
     min_outlier_score: OutlierScore = 3.0
+    # Also at least this many times the niche's median views (its category's reels that month); None:
+    # the creator's baseline alone decides.
+    min_niche_score: OutlierScore | None = None
     # Reels posted from then on are alerted: what was an outlier long before the watch began is not news.
     alert_from: datetime
+
+
+@upcaster(WatchStarted, from_version=1)
+def _watch_without_niche(payload: dict[str, Any]) -> dict[str, Any]:
+    return {"min_niche_score": None, **payload}
 
 
 @event
@@ -522,7 +533,10 @@ class WatchStopped(Event):
 @event
 class OutlierDetected(Event):
     """A watched creator's reel at or above the watcher's threshold, found in the ingestion
-    `ingestion_event_id` (new, or grown since the last one). Once per user, reel and threshold."""
+    `ingestion_event_id` (new, or grown since the last one). Once per user, reel and thresholds."""
+
+    # 2: the niche's score and threshold, and the reel's category.
+    schema_version: ClassVar[int] = 2
 
     user_id: UserId
     username: Username
@@ -536,6 +550,15 @@ class OutlierDetected(Event):
     date_posted: datetime | None = None
     description: str | None = Field(default=None, max_length=2200)
     ingestion_event_id: str
+    # Set when the watch has a min_niche_score: the reel's views over its niche's median views.
+    min_niche_score: OutlierScore | None = None
+    niche_outlier_score: float | None = Field(default=None, ge=0)
+    category: CategoryName | None = None
+
+
+@upcaster(OutlierDetected, from_version=1)
+def _alert_without_niche(payload: dict[str, Any]) -> dict[str, Any]:
+    return {"min_niche_score": None, "niche_outlier_score": None, "category": None, **payload}
 
 
 @event

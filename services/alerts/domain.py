@@ -4,7 +4,7 @@ delivery's body is, and what an attempt's outcome means for the delivery. No I/O
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 import orjson
@@ -19,19 +19,45 @@ class Watch:
     user_id: str
     min_outlier_score: float
     alert_from: datetime  # reels posted from then on
+    min_niche_score: float | None = None
 
 
-def crossings(reels: list[ReelSnapshot], watches: list[Watch]) -> list[tuple[Watch, ReelSnapshot]]:
-    """Each (watcher, reel) at or above the watcher's threshold, new or grown. A reel posted before the
-    watch's alert_from is not news; one without a date cannot be placed, so it is left out. Whether it
-    was alerted already is the caller's (once per user, reel and threshold)."""
+@dataclass(frozen=True)
+class Crossing:
+    watch: Watch
+    reel: ReelSnapshot
+    niche_outlier_score: float | None  # set when the watch asks for one
+
+
+def niche_bucket(reel: ReelSnapshot, category: str | None) -> tuple[str, date] | None:
+    """The (category, month) whose median the reel's niche score is over: the read model's niche
+    window, the calendar month (UTC) it was posted in."""
+    if category is None or reel.date_posted is None:
+        return None
+    posted = reel.date_posted.astimezone(UTC)
+    return category, date(posted.year, posted.month, 1)
+
+
+def crossings(
+    reels: list[ReelSnapshot], watches: list[Watch], niche_scores: dict[str, float] | None = None
+) -> list[Crossing]:
+    """Each (watcher, reel) at or above the watcher's thresholds, new or grown. A reel posted before the
+    watch's alert_from is not news; one without a date cannot be placed, so it is left out. A watch with
+    a min_niche_score also needs the reel's niche score (views over its niche's median, by content_id):
+    a reel not yet filed under a category, or in a niche without a baseline, waits for a later
+    ingestion. Whether it was alerted already is the caller's (once per user, reel and thresholds)."""
+    niche_scores = niche_scores or {}
     found = []
     for watch in watches:
         for reel in reels:
             if reel.view_count is None or reel.date_posted is None or reel.date_posted < watch.alert_from:
                 continue
-            if reel.outlier_score >= watch.min_outlier_score:
-                found.append((watch, reel))
+            if reel.outlier_score < watch.min_outlier_score:
+                continue
+            niche = niche_scores.get(reel.content_id) if watch.min_niche_score is not None else None
+            if watch.min_niche_score is not None and (niche is None or niche < watch.min_niche_score):
+                continue
+            found.append(Crossing(watch, reel, niche))
     return found
 
 
@@ -42,7 +68,7 @@ def delivery_body(alert_event_id: str, occurred_at: datetime, alert: OutlierDete
     body: dict[str, Any] = {
         "id": alert_event_id,
         "type": EVENT_TYPE,
-        "created": occurred_at.isoformat(),
+        "created_at": occurred_at.isoformat(),
         "data": data,
     }
     return orjson.dumps(body)

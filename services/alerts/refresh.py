@@ -6,15 +6,13 @@ the watchlists. Replicas take turns through a lock."""
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import structlog
 
-from libs.events import EventStore, NewEvent, WrongExpectedVersion
-from libs.events.catalog import ProfileRequested, profile_stream
-from libs.profiles import NOT_FOLDED, fold
+from libs.events import EventStore
+from libs.refetch import request_refetch
 from libs.runtime.loops import every
 from services.alerts import metrics, repository
 from services.alerts.settings import AlertsSettings
@@ -41,28 +39,10 @@ class Refresh:
             if not await repository.lock_refresh(conn):
                 return []
             for username in await repository.due_for_refresh(conn, now - self.interval, self.per_tick):
-                if await self._request(conn, username):
+                if await request_refetch(self.store, conn, username, source="watchlist", priority="MEDIUM"):
                     requested.append(username)
                 await repository.mark_requested(conn, username, now)
         metrics.REFRESHES.inc(len(requested))
         if requested:
             log.info("alerts.refresh_requested", profiles=len(requested))
         return requested
-
-    async def _request(self, conn: asyncpg.Connection, username: str) -> bool:
-        """A MEDIUM request, unless one is already queued or running (that fetch serves the watch)."""
-        stream = profile_stream(username)
-        profile = fold(await self.store.read_stream(conn, stream, without=NOT_FOLDED))
-        if profile.active:
-            return False
-        event = ProfileRequested(
-            username=username, source="watchlist", priority="MEDIUM", request_id=secrets.token_hex(4)
-        )
-        try:
-            async with conn.transaction():  # a savepoint: a concurrent request spoils only this one
-                await self.store.append(
-                    conn, stream, [NewEvent(event=event)], expected_version=profile.version
-                )
-        except WrongExpectedVersion:
-            return False  # someone asked for it meanwhile: that fetch serves the watch
-        return True

@@ -4,7 +4,7 @@ times of watched creators, the endpoints and the deliveries owed to them."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 import asyncpg
 
@@ -14,16 +14,19 @@ DELIVERIES_CHANNEL = "alerts_deliveries"  # NOTIFY'd with each new delivery: the
 
 
 async def upsert_watch(
-    conn: asyncpg.Connection, user_id: str, username: str, min_outlier_score: float, alert_from: datetime
-) -> None:
+    conn: asyncpg.Connection, user_id: str, username: str, min_outlier_score: float,
+    min_niche_score: float | None, alert_from: datetime,
+) -> None:  # fmt: skip
     await conn.execute(
-        """INSERT INTO alerts.watches (user_id, username, min_outlier_score, alert_from)
-           VALUES ($1, $2, $3, $4)
+        """INSERT INTO alerts.watches (user_id, username, min_outlier_score, min_niche_score, alert_from)
+           VALUES ($1, $2, $3, $4, $5)
            ON CONFLICT (username, user_id) DO UPDATE
-           SET min_outlier_score = EXCLUDED.min_outlier_score, alert_from = EXCLUDED.alert_from""",
+           SET min_outlier_score = EXCLUDED.min_outlier_score, min_niche_score = EXCLUDED.min_niche_score,
+               alert_from = EXCLUDED.alert_from""",
         user_id,
         username,
         min_outlier_score,
+        min_niche_score,
         alert_from,
     )
 
@@ -34,22 +37,46 @@ async def delete_watch(conn: asyncpg.Connection, user_id: str, username: str) ->
 
 async def watchers_of(conn: asyncpg.Connection, username: str) -> list[Watch]:
     rows = await conn.fetch(
-        "SELECT user_id, min_outlier_score, alert_from FROM alerts.watches WHERE username = $1", username
+        """SELECT user_id, min_outlier_score, min_niche_score, alert_from FROM alerts.watches
+           WHERE username = $1""",
+        username,
     )
-    return [Watch(r["user_id"], r["min_outlier_score"], r["alert_from"]) for r in rows]
+    return [Watch(r["user_id"], r["min_outlier_score"], r["alert_from"], r["min_niche_score"]) for r in rows]
+
+
+async def niche_medians(
+    conn: asyncpg.Connection, buckets: set[tuple[str, date]]
+) -> dict[tuple[str, date], float]:
+    """The median views of each (category, month) asked, where the read model holds one. The niche
+    baseline aggregates every creator's reels, which only the projector sees: this one table is read
+    where it is kept, read-only, as the gateway reads the read model (a baseline a little behind moves
+    a median of many reels little)."""
+    if not buckets:
+        return {}
+    categories, months = zip(*buckets, strict=True)
+    rows = await conn.fetch(
+        """SELECT b.category, b.month, b.median_views FROM readmodel.niche_baselines b
+           JOIN unnest($1::text[], $2::date[]) AS q(category, month) USING (category, month)
+           WHERE b.median_views > 0""",
+        list(categories),
+        list(months),
+    )
+    return {(r["category"], r["month"]): r["median_views"] for r in rows}
 
 
 async def record_detection(
-    conn: asyncpg.Connection, user_id: str, content_id: str, threshold: float, event_id: uuid.UUID,
-    at: datetime,
+    conn: asyncpg.Connection, user_id: str, content_id: str, threshold: float,
+    niche_threshold: float | None, event_id: uuid.UUID, at: datetime,
 ) -> bool:  # fmt: skip
-    """True the first time this user is alerted to this reel at this threshold."""
+    """True the first time this user is alerted to this reel at these thresholds."""
     done = await conn.execute(
-        """INSERT INTO alerts.detections (user_id, content_id, threshold, event_id, detected_at)
-           VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING""",
+        """INSERT INTO alerts.detections (user_id, content_id, threshold, niche_threshold, event_id,
+                                          detected_at)
+           VALUES ($1, $2, $3, coalesce($4, 0), $5, $6) ON CONFLICT DO NOTHING""",
         user_id,
         content_id,
         threshold,
+        niche_threshold,
         event_id,
         at,
     )

@@ -24,7 +24,7 @@ from services.gateway.settings import RateLimit
 
 log = structlog.get_logger(__name__)
 
-Action = Literal["analyses", "reruns", "profiles"]
+Action = Literal["analyses", "reruns", "profiles", "watch_refreshes"]
 # Roughly one take in this many also deletes buckets that have been full for a day (same as no row).
 PURGE_ONE_IN = 1000
 # Bounded, and SKIP LOCKED: a purge never waits on a bucket someone is taking from (nor deadlocks with

@@ -61,6 +61,7 @@ def setup_routes(app: web.Application, service: str, ready: Readiness) -> None:
             web.delete("/api/boards/{board_id}/items/{item_id}", boards.remove_item),
             web.get("/api/watchlist", watchlists.watchlist),
             web.post("/api/watchlist", watchlists.watch),
+            web.post("/api/watchlist/refresh", watchlists.refresh),
             web.delete("/api/watchlist/{username}", watchlists.unwatch),
             web.get("/api/alerts", watchlists.alerts),
             web.get("/api/alerts/events", alert_events.alert_events),

@@ -95,6 +95,8 @@ class GatewaySettings(ServiceSettings):
     rate_limit_analyses: Annotated[RateLimit | None, NoDecode] = RateLimit(20, 3600)
     rate_limit_reruns: Annotated[RateLimit | None, NoDecode] = RateLimit(20, 3600)
     rate_limit_profiles: Annotated[RateLimit | None, NoDecode] = RateLimit(120, 60)
+    # POST /api/watchlist/refresh fetches every watched creator again: a few a day, not a loop.
+    rate_limit_watch_refreshes: Annotated[RateLimit | None, NoDecode] = RateLimit(6, 3600)
     # Browsers on these origins may call the API (services/gateway/cors.py); none by default.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     cors_max_age_s: int = Field(default=600, ge=0, le=86_400)
@@ -120,7 +122,13 @@ class GatewaySettings(ServiceSettings):
             raise ValueError("AUTH_JWT_SECRET must be at least 32 characters")
         return value
 
-    @field_validator("rate_limit_analyses", "rate_limit_reruns", "rate_limit_profiles", mode="before")
+    @field_validator(
+        "rate_limit_analyses",
+        "rate_limit_reruns",
+        "rate_limit_profiles",
+        "rate_limit_watch_refreshes",
+        mode="before",
+    )
     @classmethod
     def _rate_limit(cls, value: Any) -> Any:
         return parse_limit(value) if isinstance(value, str) else value

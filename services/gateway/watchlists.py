@@ -1,10 +1,12 @@
 """Watchlists and the alert feed (issue 15). A signed-in user watches creators (GET/POST
 /api/watchlist, DELETE /api/watchlist/{username}); the alerts service fetches them again on a schedule
 and turns a reel crossing the watcher's min_outlier_score into an alert (GET /api/alerts). Limits:
-MAX_WATCHES_PER_USER creators (409 beyond)."""
+MAX_WATCHES_PER_USER creators (409 beyond); POST /api/watchlist/refresh fetches them all again now, at
+most RATE_LIMIT_WATCH_REFRESHES times (429 beyond)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from libs.events import NewEvent, WrongExpectedVersion
 from libs.events.catalog import WatchStarted, WatchStopped, watchlist_stream
 from libs.events.store import retry_on_conflict
-from services.gateway import keys
+from libs.refetch import request_refetch
+from services.gateway import keys, limits
 from services.gateway.boards import owner
 from services.gateway.domain.subscriptions import Watch, Watchlist, fold_watchlist
 from services.gateway.errors import ApiError, service_unavailable
@@ -29,6 +32,8 @@ class WatchBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     username: str = Field(min_length=1, max_length=60)
     min_outlier_score: float = Field(default=3.0, ge=1.0, le=1000.0)
+    # Also this many times the niche's median views (the reel's category, that month); null: unused.
+    min_niche_score: float | None = Field(default=None, ge=1.0, le=1000.0)
     # Reels posted from then on are alerted; default WATCH_LOOKBACK_H before now, at most 30 days back.
     alert_from: datetime | None = None
 
@@ -75,19 +80,22 @@ async def watch(request: web.Request) -> web.Response:
             ):
                 raise ApiError(400, "INVALID_ALERT_FROM", "alert_from must lie within the last 30 days.")
             alert_from = body.alert_from or (held.alert_from if held else now - lookback)
-            if held is not None and held == Watch(body.min_outlier_score, held.started_at, alert_from):
+            wanted = Watch(
+                body.min_outlier_score, held.started_at if held else now, alert_from, body.min_niche_score
+            )
+            if held is not None and held == wanted:
                 return 200, _watch(body.username, held, "unchanged")
             if held is None and len(state.watching) >= limit:
                 raise ApiError(409, "WATCHLIST_LIMIT_REACHED", f"You watch {limit} creators, the most allowed.",
                                troubleshooting="Stop watching a creator you no longer follow, then retry.")  # fmt: skip
             event = WatchStarted(
                 user_id=user, username=body.username, min_outlier_score=body.min_outlier_score,
-                alert_from=alert_from,
+                min_niche_score=body.min_niche_score, alert_from=alert_from,
             )  # fmt: skip
             [stored] = await request.app[keys.STORE].append(
                 conn, watchlist_stream(user), [NewEvent(event=event)], expected_version=state.version
             )
-            watch = Watch(body.min_outlier_score, held.started_at if held else stored.occurred_at, alert_from)
+            watch = replace(wanted, started_at=held.started_at if held else stored.occurred_at)
             return (200 if held else 201), _watch(body.username, watch, "updated" if held else "watching")
 
         try:
@@ -100,6 +108,7 @@ async def watch(request: web.Request) -> web.Response:
 def _watch(username: str, watch: Watch, status: str) -> dict[str, Any]:
     return {
         "username": username, "min_outlier_score": watch.min_outlier_score,
+        "min_niche_score": watch.min_niche_score,
         "watching_since": iso(watch.started_at), "alert_from": iso(watch.alert_from), "status": status,
     }  # fmt: skip
 
@@ -139,6 +148,23 @@ async def watchlist(request: web.Request) -> web.Response:
     return ok({"watching": watching, "limits": limits})
 
 
+async def refresh(request: web.Request) -> web.Response:
+    """Every watched creator requested again now, at MEDIUM priority like the scheduled refresh; those
+    already queued or being fetched are skipped (that fetch serves). 202: the fetches are under way."""
+    user = await owner(request)
+    async with request.app[keys.POOL].acquire() as conn, conn.transaction():
+        await limits.take(request, "watch_refreshes", conn)
+        state = await _read(request, conn, user)
+        requested: list[str] = []
+        skipped: list[str] = []
+        for username in state.watching:
+            fresh = await request_refetch(
+                request.app[keys.STORE], conn, username, source="watchlist", priority="MEDIUM"
+            )
+            (requested if fresh else skipped).append(username)
+    return ok({"requested": requested, "skipped": skipped}, status=202)
+
+
 async def alerts(request: web.Request) -> web.Response:
     """The user's alerts, newest first; `before` (the previous page's next_before) pages back."""
     user = await owner(request)
@@ -156,6 +182,8 @@ def alert_data(row: Any) -> dict[str, Any]:
         "id": str(row["event_id"]), "username": row["username"], "content_id": row["content_id"],
         "shortcode": row["shortcode"], "url": row["url"], "view_count": row["view_count"],
         "outlier_score": row["outlier_score"], "threshold": row["threshold"], "median_views": row["median_views"],
+        "category": row["category"], "niche_outlier_score": row["niche_outlier_score"],
+        "min_niche_score": row["min_niche_score"],
         "date_posted": iso(row["date_posted"]), "description": row["description"],
         "detected_at": iso(row["detected_at"]),
     }  # fmt: skip

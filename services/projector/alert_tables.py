@@ -30,8 +30,8 @@ async def outlier_detected(conn: asyncpg.Connection, e: Envelope) -> None:
     await conn.execute(
         """INSERT INTO alerts (event_id, user_id, username, content_id, shortcode, url, view_count,
                                outlier_score, threshold, median_views, date_posted, description,
-                               detected_at, position)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                               detected_at, position, min_niche_score, niche_outlier_score, category)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
            ON CONFLICT (event_id) DO NOTHING""",
         e.event_id,
         p["user_id"],
@@ -47,6 +47,9 @@ async def outlier_detected(conn: asyncpg.Connection, e: Envelope) -> None:
         p.get("description"),
         e.occurred_at,
         e.stream_version,
+        p.get("min_niche_score"),
+        p.get("niche_outlier_score"),
+        p.get("category"),
     )
 
 

@@ -11,7 +11,7 @@ import asyncio
 import itertools
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -76,24 +76,26 @@ def watching(grown: Grown, threshold: float = THRESHOLD) -> dict[str, Any]:
 @dataclass
 class Receiver:
     """A webhook endpoint on loopback: records every request; fails the first `failures` deliveries of
-    each alert (by the body's id, so other alerts' deliveries in between do not use them up)."""
+    each alert (by the body's id, so other alerts' deliveries in between do not use them up), and
+    answers after `delay_s`."""
 
     url: str = ""
     failures: int = 0
+    delay_s: float = 0.0
     requests: list[tuple[float, dict[str, str], bytes]] = field(default_factory=list)
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
         self.requests.append((time.monotonic(), dict(request.headers), body))
+        await asyncio.sleep(self.delay_s)
         alert_id = orjson.loads(body)["id"]
         if sum(orjson.loads(b)["id"] == alert_id for _, _, b in self.requests) <= self.failures:
             return web.Response(status=500, text="not now")
         return web.Response(text="ok")
 
 
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    received = Receiver()
+@asynccontextmanager
+async def serving(received: Receiver) -> AsyncIterator[Receiver]:
     app = web.Application()
     app.router.add_post("/hook", received.handle)
     runner = web.AppRunner(app)
@@ -106,6 +108,12 @@ async def receiver() -> AsyncIterator[Receiver]:
         yield received
     finally:
         await runner.cleanup()
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    async with serving(Receiver()) as received:
+        yield received
 
 
 @pytest.fixture

@@ -163,6 +163,7 @@ VALID_PAYLOADS: dict[str, dict[str, Any]] = {
         "user_id": "alice",
         "username": "fitwithmaya",
         "min_outlier_score": 3.0,
+        "min_niche_score": 2.0,
         "alert_from": "2024-01-12T10:30:00Z",
     },
     "WatchStopped": {"user_id": "alice", "username": "fitwithmaya"},
@@ -178,6 +179,9 @@ VALID_PAYLOADS: dict[str, dict[str, Any]] = {
         "median_views": 35_000.0,
         "date_posted": "2024-01-15T10:30:00Z",
         "ingestion_event_id": "6f1f8c9e-1b7a-4a53-9d5e-3f5c2a8b9d10",
+        "min_niche_score": 2.0,
+        "niche_outlier_score": 4.1,
+        "category": "fitness",
     },
     "WebhookRegistered": {
         "user_id": "alice",
@@ -206,6 +210,8 @@ VALID_PAYLOADS: dict[str, dict[str, Any]] = {
 # Wrong in ways a producer could get wrong: a bad pattern, enum or bound.
 INVALID_PAYLOADS: list[tuple[str, dict[str, Any]]] = [
     ("WatchStarted", {"min_outlier_score": 0.5}),
+    ("WatchStarted", {"min_niche_score": 0.5}),
+    ("OutlierDetected", {"category": "knitting"}),
     ("WebhookDeliveryAttempted", {"state": "sent"}),
     ("ProfileRequested", {"username": "Not Valid!"}),
     ("ProfileRequested", {"priority": "URGENT"}),
@@ -236,6 +242,17 @@ EARLIER_PAYLOADS: dict[tuple[str, int], list[dict[str, Any]]] = {
         {"queue_id": QUEUE_ID, "user_id": "user-1", "competitors": ["glow.mia"]},
         {"queue_id": QUEUE_ID, "competitors": None, "auto_rerun_enabled": False},
         VALID_PAYLOADS["AnalysisUpdated"],
+    ],
+    # Version 1 had no niche threshold.
+    ("WatchStarted", 1): [
+        {k: v for k, v in VALID_PAYLOADS["WatchStarted"].items() if k != "min_niche_score"},
+    ],
+    ("OutlierDetected", 1): [
+        {
+            k: v
+            for k, v in VALID_PAYLOADS["OutlierDetected"].items()
+            if k not in ("min_niche_score", "niche_outlier_score", "category")
+        },
     ],
 }
 

@@ -14,6 +14,7 @@ def test_defaults_are_documented_budgets() -> None:
     assert settings.rate_limit_analyses == RateLimit(20, 3600)
     assert settings.rate_limit_reruns == RateLimit(20, 3600)
     assert settings.rate_limit_profiles == RateLimit(120, 60)
+    assert settings.rate_limit_watch_refreshes == RateLimit(6, 3600)
 
 
 @pytest.mark.parametrize(

@@ -81,9 +81,26 @@ def test_a_catalogue_with_a_gap_in_a_chain_does_not_import(tmp_path: Path) -> No
         spec.loader.exec_module(importlib.util.module_from_spec(spec))
 
 
-def test_the_catalogue_raised_analysis_requested_and_updated_to_version_2() -> None:
+def test_the_catalogue_raised_these_events_to_version_2() -> None:
     assert AnalysisRequested.schema_version == AnalysisUpdated.schema_version == 2
-    assert set(CHAINS) == {"AnalysisRequested", "AnalysisUpdated"}
+    assert set(CHAINS) == {"AnalysisRequested", "AnalysisUpdated", "WatchStarted", "OutlierDetected"}
+
+
+def test_a_version_1_watch_and_alert_have_no_niche_threshold() -> None:
+    watch = {
+        "user_id": "alice",
+        "username": "maya",
+        "min_outlier_score": 4.0,
+        "alert_from": "2026-12-01T00:00:00Z",
+    }
+    assert upcast(CHAINS["WatchStarted"], 1, watch) == {**watch, "min_niche_score": None}
+    alert = {"user_id": "alice", "username": "maya", "content_id": "1", "threshold": 4.0}
+    assert upcast(CHAINS["OutlierDetected"], 1, alert) == {
+        **alert,
+        "min_niche_score": None,
+        "niche_outlier_score": None,
+        "category": None,
+    }
 
 
 def test_a_version_1_request_names_its_competitors_typed_in_and_the_upcaster_is_pure() -> None:

@@ -14,6 +14,7 @@ class Watch:
     min_outlier_score: float
     started_at: datetime
     alert_from: datetime
+    min_niche_score: float | None = None
 
 
 @dataclass
@@ -31,7 +32,9 @@ def fold_watchlist(events: list[Envelope]) -> Watchlist:
             held = state.watching.get(p["username"])
             started = held.started_at if held is not None else e.occurred_at
             alert_from = datetime.fromisoformat(p["alert_from"])
-            state.watching[p["username"]] = Watch(p["min_outlier_score"], started, alert_from)
+            state.watching[p["username"]] = Watch(
+                p["min_outlier_score"], started, alert_from, p.get("min_niche_score")
+            )
         elif e.event_type == "WatchStopped":
             state.watching.pop(p["username"], None)
     return state
