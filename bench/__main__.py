@@ -15,6 +15,7 @@ from typing import Any
 import uvloop
 
 from bench import (
+    alerts,
     analysis,
     auth,
     backbone,
@@ -89,6 +90,7 @@ SECTIONS: dict[str, Callable[[BenchEnvironment], Awaitable[dict[str, Any]]]] = {
     "priority": priority.section,
     "rebuild": rebuild.section,
     "decisions": decisions.section,
+    "alerts": alerts.section,  # it runs a gateway of its own too, with webhooks (loopback allowed)
 }
 
 

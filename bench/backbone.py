@@ -48,17 +48,25 @@ async def service_metrics(env: BenchEnvironment, service: str, names: tuple[str,
     return totals
 
 
-async def append_latency(env: BenchEnvironment, rate: int = 200, seconds: float = 10) -> dict[str, Any]:
-    """Open-loop appends at a fixed rate, one new stream each; latency = projected_at - commit."""
+async def append_latency(
+    env: BenchEnvironment,
+    rate: int = 200,
+    seconds: float = 10,
+    source: str = "bench_latency",
+    first_id: int = 0x10000000,
+) -> dict[str, Any]:
+    """Open-loop appends at a fixed rate, one new stream each; latency = projected_at - commit. Another
+    figure measuring it again in the same run takes a source and request ids of its own."""
     assert env.pool is not None
-    pool, source, total = env.pool, "bench_latency", int(rate * seconds)
+    pool, total = env.pool, int(rate * seconds)
     committed: dict[str, float] = {}
 
     async def append(i: int) -> None:
-        event = requested(f"lat{i}", 0x10000000 + i, source)
+        name = f"lat{first_id + i:x}"
+        event = requested(name, first_id + i, source)
         async with pool.acquire() as conn, conn.transaction():
-            await STORE.append(conn, profile_stream(f"lat{i}"), [event], expected_version=0)
-        committed[f"{0x10000000 + i:08x}"] = time.time()
+            await STORE.append(conn, profile_stream(name), [event], expected_version=0)
+        committed[f"{first_id + i:08x}"] = time.time()
 
     relay_before = await service_metrics(env, "gateway", RELAY_METRICS)
     handler_before = await service_metrics(env, "projector", HANDLER_METRICS)

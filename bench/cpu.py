@@ -10,7 +10,7 @@ from types import TracebackType
 
 TICK = os.sysconf("SC_CLK_TCK")
 GROUPS = (
-    "gateway", "projector", "profile-ingest", "viral-analysis", "simulator", "reference",
+    "gateway", "projector", "profile-ingest", "viral-analysis", "alerts", "simulator", "reference",
     "postgresql", "rabbitmq", "bench", "bench children", "other",
 )  # fmt: skip
 

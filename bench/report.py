@@ -602,6 +602,105 @@ def decisions_section(d: dict[str, Any]) -> Section:
     return Section(lines, [], method)
 
 
+REFRESH_COLUMNS = (
+    "ticks", "most requests in a tick", "most in any tick-long window", "requested once / more / never", "MEDIUM",
+    "cycle s", "at the budget's pace s", "ratio", "tick period s (its work s)", "sustained requests/s", "goal",
+)  # fmt: skip
+ALERT_COLUMNS = (
+    "path", "events", "achieved rate/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "ratio p50 to one hop", "goal",
+)  # fmt: skip
+
+
+def alerts_section(a: dict[str, Any]) -> Section:
+    r, ref, lat, goal = a["refresh"], a["reference"], a["latency"], a["latency"]["goal_ms"]
+    budget_ok = (
+        max(r["max_per_tick"], r["max_in_tick_s_window"]) <= a["per_tick"]
+        and r["requested_once"] == a["watched"]
+    )
+    latency_ok = (
+        lat["p50_ms"] < goal["p50_ms"]
+        and lat["p99_ms"] < goal["p99_ms"]
+        and lat["received"] == lat["alerts"] == lat["ingestions"]
+        and not lat["bad_signatures"]
+    )
+    reference = [ref[k] for k in ("events", "achieved_rate", "p50_ms", "p90_ms", "p99_ms", "max_ms")]
+    reference_row = _row("one hop: append to projected (reference)", *reference, "1.00", "")
+    marks = ", ".join(
+        f"{name.replace('_', ' ')} {m['p50_ms']} / {m['p99_ms']}" for name, m in lat["marks"].items()
+    )
+    lines = [
+        f"## 12. Watchlists: one refresh cycle of {a['watched']:,} watched creators, and ingestion to webhook",
+        "",
+        f"Provider budget: ALERTS_REFRESH_PER_TICK={a['per_tick']} every ALERTS_REFRESH_TICK_S={a['tick_s']:g} s "
+        f"(at most {a['per_tick'] / a['tick_s']:g} requests/s). The {a['watched']:,} watches of {a['watchers']} "
+        f"users were appended in {r['watches_appended_s']} s and consumed by the alerts service in "
+        f"{r['watches_consumed_s']} s ({r['watches_consumed_per_s']}/s). The figures are the requests issued "
+        "(MEDIUM `ProfileRequested`, source watchlist): profile-ingest did not run, so no provider calls were made.",
+        "",
+        _row(*REFRESH_COLUMNS),
+        _row(*["---"] * len(REFRESH_COLUMNS)),
+        _row(
+            r["ticks"],
+            r["max_per_tick"],
+            r["max_in_tick_s_window"],
+            f"{r['requested_once']} / {r['requested_more']} / {r['not_requested']}",
+            r["medium"],
+            r["cycle_s"],
+            r["reference_s"],
+            f"{r['cycle_s'] / r['reference_s']:.2f}",
+            f"{r['mean_tick_period_s']} ({r['mean_tick_work_s']})",
+            r["sustained_per_s"],
+            f"<= {a['per_tick']} a tick and a tick-long window, each creator once: {_check(budget_ok)}",
+        ),
+        "",
+        *_table_head(
+            f"Ingestion to webhook request, {lat['reels_per_ingestion']} reels an ingestion, "
+            f"{lat['target_rate']} ingestions a second",
+            ALERT_COLUMNS,
+        ),
+        reference_row,
+        _row(
+            "ingestion committed to the webhook's request",
+            f"{lat['received']} of {lat['alerts']} alerts ({lat['ingestions']} ingestions)",
+            lat["achieved_rate"],
+            *(lat["p50_ms"], lat["p90_ms"], lat["p99_ms"], lat["max_ms"]),
+            f"{lat['p50_ms'] / ref['p50_ms']:.2f}",
+            f"p50 < {goal['p50_ms']:g} ms, p99 < {goal['p99_ms']:g} ms: {_check(latency_ok)}",
+        ),
+        "",
+        f"Where it goes, from the ingestion's commit (p50 / p99 ms): {marks}. The receiver had "
+        f"{lat['requests']} requests, {lat['bad_signatures']} with a signature that did not verify; "
+        f"{lat['first_attempt_delivered']} alerts were delivered at their first attempt, whose request took "
+        f"{lat['attempt']['p50_ms']} ms (p50; p99 {lat['attempt']['p99_ms']} ms).",
+    ]
+    cpu = [("watch refresh cycle", r["cpu_cores"]), ("ingestion to webhook", lat["cpu_cores"])]
+    method = [
+        "12. A gateway of its own (a JWT secret, a webhook signing key, loopback webhooks allowed) and a "
+        f"`python -m services.alerts` process (ALERTS_REFRESH_PER_TICK={a['per_tick']}, "
+        f"ALERTS_REFRESH_TICK_S={a['tick_s']:g}, every other setting at its default). Each of the {a['watchers']} "
+        "users registers a webhook through POST /api/webhooks, pointing at a receiver (aiohttp) in the bench "
+        "process. Refresh: the bench takes the refresh loop's advisory lock (as another replica would), appends "
+        f"the {a['watched']:,} `WatchStarted` (threshold 3, as many a user as the gateway allows) in one "
+        "transaction through the store, waits until the alerts service has them all in alerts.watches, then "
+        "releases the lock. From the store afterwards: the watchlist `ProfileRequested` of each watched creator, "
+        "counted per creator and per writing transaction (a tick is one), and the most whose occurred_at fall in "
+        "any window of one tick. Cycle = first to last request's occurred_at; at the budget's pace = (ticks - 1) "
+        "x the tick, the least time the requests could span; the tick period runs from one tick's start to the "
+        "next (the loop sleeps its tick after each tick's work). Latency: after the one-hop reference (figure 1's "
+        f"measurement at the same rate, {ref['events']} events), {lat['ingestions']} `ProfileIngested` of "
+        "watched creators (one each, spread over every user) are appended by the bench as the gateway's "
+        "producer, so the gateway's outbox relay publishes them (profile-ingest runs the same relay), each in "
+        "its own transaction, scheduled by the clock. Each holds one reel posted after the watch began at twice "
+        "the threshold, so it reveals one outlier to one watcher. Latency = the receiver's time.time() on "
+        "arrival minus the bench's wall clock right after the ingestion committed; the body's `id` is the "
+        "`OutlierDetected`, whose causation_id is the ingestion. The marks come from the store (published_at "
+        "is set after the broker's confirm, so a consumer may start before it) and alerts.deliveries (owed: "
+        "the start of the transaction that handled the alert; claimed: its first attempt's claim). "
+        "Goal (issue 15): p50 < 200 ms, p99 < 1 s.",
+    ]
+    return Section(lines, cpu, method)
+
+
 SECTIONS: dict[str, Callable[[dict[str, Any]], Section]] = {
     "backbone": backbone_section,
     "http": http_section,
@@ -614,6 +713,7 @@ SECTIONS: dict[str, Callable[[dict[str, Any]], Section]] = {
     "priority": priority_section,
     "rebuild": rebuild_section,
     "decisions": decisions_section,
+    "alerts": alerts_section,
 }
 
 

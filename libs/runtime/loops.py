@@ -13,8 +13,13 @@ log = structlog.get_logger(__name__)
 
 
 async def every(interval_s: float, tick: Callable[[], Awaitable[object]], name: str) -> None:
-    """`tick` every `interval_s`, for ever. A database outage is logged and waited out (the next tick
-    tries again); any other error ends the loop, and with it the service, as a bug should."""
+    """`tick` every `interval_s`, for ever: ticks start on a fixed schedule, so a tick's own work does
+    not stretch the period (a budget of N per tick is N per interval); a tick longer than the interval
+    is followed at once by the next, never by a burst of missed ones. A database outage is logged and
+    waited out (the next tick tries again); any other error ends the loop, and with it the service, as
+    a bug should."""
+    loop = asyncio.get_running_loop()
+    due = loop.time()
     while True:
         try:
             await tick()
@@ -22,4 +27,5 @@ async def every(interval_s: float, tick: Callable[[], Awaitable[object]], name: 
             if not is_database_outage(exc):
                 raise
             log.warning(f"{name}.database_unavailable", error=repr(exc))
-        await asyncio.sleep(interval_s)
+        due = max(due + interval_s, loop.time())
+        await asyncio.sleep(due - loop.time())

@@ -24,6 +24,7 @@ import structlog
 from libs.events import EventStore, NewEvent
 from libs.events.catalog import WebhookDeliveryAttempted, webhook_stream
 from libs.events.db import connect, is_database_outage
+from libs.events.store import retry_on_conflict
 from libs.webhooks import outbound, retry, signing
 from services.alerts import metrics, repository
 from services.alerts.domain import EVENT_TYPE, after_attempt
@@ -108,14 +109,25 @@ class Deliveries:
             error=(outcome.error or None) and outcome.error[:500], duration_ms=round(outcome.duration_ms, 1),
             next_attempt_at=retry_at,
         )  # fmt: skip
-        async with pool.acquire() as conn, conn.transaction():
-            if not await repository.settle(conn, row["delivery_id"], attempt, state, retry_at):
+
+        async def record(conn: asyncpg.Connection) -> bool:
+            async with conn.transaction():
+                if not await repository.settle(conn, row["delivery_id"], attempt, state, retry_at):
+                    return False
+                if state != "retrying" and not row["removed"]:
+                    await repository.set_failing(conn, endpoint_id, state == "gave_up")
+                await self.store.append(
+                    conn, webhook_stream(endpoint_id), [NewEvent(event=attempted)], expected_version=None
+                )
+            return True
+
+        # The attempts of one claim run side by side, and those to one endpoint append to its one
+        # stream: a conflict is recorded again, rather than crashing the loop and sending it twice.
+        async with pool.acquire() as conn:
+            if not await retry_on_conflict(lambda: record(conn)):
                 return  # the claim ran out and a newer attempt owns the delivery
-            if state != "retrying" and not row["removed"]:
-                await repository.set_failing(conn, endpoint_id, state == "gave_up")
-            await self.store.append(
-                conn, webhook_stream(endpoint_id), [NewEvent(event=attempted)], expected_version=None
-            )
         metrics.DELIVERY_ATTEMPTS.labels(state).inc()
+        if state == "delivered":
+            metrics.DELIVERY_SECONDS.observe((datetime.now(UTC) - row["created_at"]).total_seconds())
         log.info("alerts.delivery_attempted", endpoint_id=endpoint_id, attempt=attempt, state=state,
                  status=outcome.status, error=outcome.error)  # fmt: skip

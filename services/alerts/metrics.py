@@ -11,6 +11,6 @@ DELIVERY_ATTEMPTS = Counter(
 )
 DELIVERY_SECONDS = Histogram(
     "viralspot_webhook_delivery_seconds",
-    "From the alert's occurrence to its delivery (2xx), first attempts and retries alike",
+    "From a delivery being owed (its alert handled) to its 2xx answer, first attempts and retries alike",
     buckets=(0.05, 0.1, 0.2, 0.5, 1, 2, 5, 30, 300, 3600, 86400),
 )

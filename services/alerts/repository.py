@@ -191,7 +191,7 @@ async def claim_due(conn: asyncpg.Connection, limit: int, claim_s: float) -> lis
            FROM due, alerts.endpoints e
            WHERE d.delivery_id = due.delivery_id AND e.endpoint_id = d.endpoint_id
            RETURNING d.delivery_id, d.endpoint_id, d.user_id, d.alert_event_id, d.body, d.attempts,
-                     d.first_attempt_at, e.url, e.removed""",
+                     d.first_attempt_at, d.created_at, e.url, e.removed""",
         limit,
         claim_s,
     )

@@ -74,6 +74,7 @@ def setup_routes(app: web.Application, service: str, ready: Readiness) -> None:
             web.static("/static", web_page.WEB_DIR),
             web.get("/", web_page.index),
             web.get("/discover", web_page.discover),
+            web.get("/watchlist", web_page.watchlist),
         ]
     )
     add_ops_routes(app, service, ready)  # /healthz, /readyz, /metrics, as every service serves them
