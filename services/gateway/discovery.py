@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.gateway import keys
 from services.gateway.domain.feed import CONTENT_TYPES, FeedRefusal, Kind, parse_feed_query
 from services.gateway.domain.feed_page import feed_page
 from services.gateway.errors import ApiError
+from services.gateway.replica import reads
 from services.gateway.repository import feed as repository
 from services.gateway.responses import ok
 
@@ -39,7 +39,7 @@ async def _feed(request: web.Request, kind: Kind) -> web.Response:
         query = parse_feed_query(list(request.query.items()), kind)
     except FeedRefusal as refusal:
         raise ApiError(400, refusal.error_code, refusal.detail) from None
-    async with request.app[keys.POOL].acquire() as conn:
+    async with reads(request).acquire() as conn:
         rows = await repository.feed_rows(conn, query)
     return ok(feed_page(query, rows))
 
@@ -49,7 +49,7 @@ async def filter_options(request: web.Request) -> web.Response:
     if len(content) != 1 or content[0] not in _CONTENT:
         raise ApiError(400, "INVALID_PARAMETER", "content must be reels or posts (once).")
     kind: Kind = "reels" if content[0] == "reels" else "posts"
-    async with request.app[keys.POOL].acquire() as conn:
+    async with reads(request).acquire() as conn:
         rows = await repository.facet_counts(conn, CONTENT_TYPES[kind])
     options: dict[str, list[dict[str, object]]] = {key: [] for key in FACETS.values()}
     for row in rows:

@@ -25,6 +25,8 @@ from services.gateway.settings import RateLimit
 log = structlog.get_logger(__name__)
 
 Action = Literal["analyses", "reruns", "profiles", "watch_refreshes"]
+_NAMED = {"analyses": "new analyses", "reruns": "re-runs", "profiles": "profile requests",
+          "watch_refreshes": "watchlist refreshes"}  # fmt: skip
 # Roughly one take in this many also deletes buckets that have been full for a day (same as no row).
 PURGE_ONE_IN = 1000
 # Bounded, and SKIP LOCKED: a purge never waits on a bucket someone is taking from (nor deadlocks with
@@ -41,7 +43,7 @@ def rate_limited(action: Action, retry_after_s: float, limit: RateLimit) -> ApiE
     return ApiError(
         429,
         "RATE_LIMITED",
-        f"Too many {action} requests: at most {limit.capacity} per {limit.period_s} s.",
+        f"Too many {_NAMED[action]}: at most {limit.capacity} per {limit.period_s} s.",
         troubleshooting=f"Retry after {wait} s (Retry-After).",
         headers={"Retry-After": str(wait)},
     )

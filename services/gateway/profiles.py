@@ -17,6 +17,7 @@ from services.gateway.domain.profile_requests import decide, estimated_time
 from services.gateway.errors import ApiError, service_unavailable
 from services.gateway.idempotency import answer_once, atomic
 from services.gateway.identity import caller
+from services.gateway.replica import reads
 from services.gateway.responses import iso, jsonable, ok
 from services.gateway.validation import normalise_username, parse_source, query_int
 
@@ -185,7 +186,7 @@ async def _require_profile(conn: asyncpg.Connection, username: str) -> asyncpg.R
 
 async def get_profile(request: web.Request) -> web.Response:
     username = normalise_username(request.match_info["username"])
-    async with request.app[keys.POOL].acquire() as conn:
+    async with reads(request).acquire() as conn:
         return ok(jsonable(await _require_profile(conn, username)))
 
 
@@ -198,7 +199,7 @@ async def get_reels(request: web.Request) -> web.Response:
         )
     limit = query_int(request, "limit", 24, 1, 100)
     offset = query_int(request, "offset", 0, 0, 100_000)
-    async with request.app[keys.POOL].acquire() as conn:
+    async with reads(request).acquire() as conn:
         await _require_profile(conn, username)
         rows = await repository.profile_reels(conn, username, sort_by, limit, offset)
         total = rows[0]["total"] if rows else await repository.profile_reel_count(conn, username)
@@ -219,7 +220,7 @@ async def get_reels(request: web.Request) -> web.Response:
 async def get_similar(request: web.Request) -> web.Response:
     username = normalise_username(request.match_info["username"])
     limit = query_int(request, "limit", 20, 1, 100)
-    async with request.app[keys.POOL].acquire() as conn:
+    async with reads(request).acquire() as conn:
         await _require_profile(conn, username)
         rows = await repository.similar_profiles(conn, username, limit)
     return ok({"username": username, "similar_profiles": [jsonable(r) for r in rows], "total": len(rows)})

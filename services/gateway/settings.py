@@ -91,6 +91,12 @@ class GatewaySettings(ServiceSettings):
     webhook_signing_key: SecretStr | None = None
     # Development only: http endpoints on loopback (a local receiver); never in production.
     webhook_allow_loopback: bool = False
+    # A streaming replica of DATABASE_URL's database for browse reads (services/gateway/replica.py);
+    # unset: everything reads the primary. Reads fall back to the primary while the replica's lag is
+    # over REPLICA_MAX_LAG_S or unknown (checked every REPLICA_CHECK_S).
+    database_read_url: str | None = None
+    replica_max_lag_s: float = Field(default=5.0, gt=0, le=3600)
+    replica_check_s: float = Field(default=1.0, gt=0, le=60)
     # Token buckets per user (per address for anonymous callers), "<requests>/<seconds>" or "off".
     rate_limit_analyses: Annotated[RateLimit | None, NoDecode] = RateLimit(20, 3600)
     rate_limit_reruns: Annotated[RateLimit | None, NoDecode] = RateLimit(20, 3600)
@@ -107,6 +113,7 @@ class GatewaySettings(ServiceSettings):
         "auth_jwt_issuer",
         "auth_jwt_audience",
         "webhook_signing_key",
+        "database_read_url",
         mode="before",
     )
     @classmethod

@@ -21,6 +21,7 @@ from services.gateway import keys, limits
 from services.gateway.boards import owner
 from services.gateway.domain.subscriptions import Watch, Watchlist, fold_watchlist
 from services.gateway.errors import ApiError, service_unavailable
+from services.gateway.replica import reads
 from services.gateway.repository import alerts as store
 from services.gateway.responses import iso, ok
 from services.gateway.validation import normalise_username, parse_body, query_int, username_field
@@ -170,7 +171,7 @@ async def alerts(request: web.Request) -> web.Response:
     user = await owner(request)
     limit = query_int(request, "limit", 50, 1, 200)
     before = query_int(request, "before", 2**62, 1, 2**62)
-    async with request.app[keys.POOL].acquire() as conn:
+    async with reads(request).acquire() as conn:
         rows = await store.alerts_of(conn, user, before, limit + 1)
     page = [alert_data(r) for r in rows[:limit]]
     more = len(rows) > limit

@@ -1,5 +1,5 @@
-"""The web page (requesting and following analyses; the Discover view of the feed): plain HTML, CSS and
-JavaScript files, no build step."""
+"""The web page (requesting and following analyses; the Discover view of the feed; the watchlist screen
+with the alert feed and boards): plain HTML, CSS and JavaScript files, no build step."""
 
 from __future__ import annotations
 
@@ -23,6 +23,10 @@ async def index(_request: web.Request) -> web.FileResponse:
 
 async def discover(_request: web.Request) -> web.FileResponse:
     return _page("discover.html")
+
+
+async def watchlist(_request: web.Request) -> web.FileResponse:
+    return _page("watchlist.html")
 
 
 def _page(name: str) -> web.FileResponse:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.gateway.settings import GatewaySettings
+from services.gateway.settings import GatewaySettings, RateLimit
 from tests.conftest import make_settings
 from tests.e2e.conftest import api, gateway_runtime
 from tests.e2e.test_viral_analysis import analysis, sim
@@ -23,6 +23,7 @@ def gateway_settings(database_url: str, amqp_url: str, topology) -> GatewaySetti
         amqp_url,
         topology,
         admin_token="test-admin-token",
+        rate_limit_watch_refreshes=RateLimit(2, 3600),
         # As `make run`: the page signs in with the development token.
         auth_dev_login=True,
         auth_jwt_secret=DEV_SECRET,

@@ -1,5 +1,6 @@
-// ViralSpot web page: request a profile, submit an analysis, follow it live, read the results.
-// Every piece of data is written with textContent or DOM attributes, never parsed as HTML.
+// ViralSpot web page: request a profile, submit an analysis, follow it live, read the results and save
+// its hooks and scripts to boards (save.js). Needs api.js. Every piece of data is written with
+// textContent or DOM attributes, never parsed as HTML.
 "use strict";
 
 const STEPS = [
@@ -15,7 +16,7 @@ const STEPS = [
 ];
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 const POLL_MS = 2000;
-const FIELD_NAMES = {
+Object.assign(FIELD_NAMES, {
   primary_username: "Your account",
   selected_competitors: "Competitors",
   "content_strategy.contentType": "Content type",
@@ -23,181 +24,7 @@ const FIELD_NAMES = {
   "content_strategy.goals": "Goals",
   "content_strategy.additionalNotes": "Anything else",
   session_id: "Session",
-};
-const MESSAGES = {
-  INVALID_USERNAME: "That does not look like an Instagram username: use letters, digits, dots or underscores, at most 30.",
-  INVALID_JSON: "The page sent something the server could not read. Reload the page and try again.",
-  SESSION_EXISTS: "This analysis was already submitted. Reload the page to start a new one.",
-  QUEUE_NOT_FOUND: "We cannot find that analysis. Check the link, sign in as the one who asked for it, or submit a new one.",
-  RATE_LIMITED: "That is a lot of requests in a short time. Please wait a little and try again.",
-  TOO_MANY_RUNNING: "You already have the most analyses running at once. Wait for one to finish.",
-  PROFILE_NOT_FOUND: "We have not fetched that profile yet.",
-  RESULTS_NOT_FOUND: "The results are not ready yet.",
-  SERVICE_UNAVAILABLE: "ViralSpot is busy right now. Please try again in a few seconds.",
-  PAYLOAD_TOO_LARGE: "That is too much text. Please shorten the form.",
-  INTERNAL_ERROR: "Something went wrong on our side. Please try again in a moment.",
-};
-
-const $ = (id) => document.getElementById(id);
-const numberFormat = new Intl.NumberFormat("en");
-
-class Problem extends Error {
-  constructor(message, status, code) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
-
-function friendly(status, body) {
-  const code = body && typeof body.error_code === "string" ? body.error_code : "";
-  if (code === "VALIDATION_ERROR" && Array.isArray(body.fields) && body.fields.length) {
-    const parts = body.fields.slice(0, 5).map((f) => {
-      const name = FIELD_NAMES[String(f.field).replace(/\.\d+$/, "")] || String(f.field);
-      return `${name}: ${String(f.message).slice(0, 120)}`;
-    });
-    return `Please check the form. ${parts.join("; ")}.`;
-  }
-  if (MESSAGES[code]) return MESSAGES[code];
-  if (status >= 500) return MESSAGES.INTERNAL_ERROR;
-  if (body && typeof body.detail === "string") return body.detail.slice(0, 300);
-  return `The request failed (HTTP ${status}).`;
-}
-
-// 0. Signing in. `make run` turns on the development sign-in (POST /api/auth/dev-token): the page
-// signs in as the name given and sends its token with every request, so the analyses it creates are
-// that user's. Without it (production, where the identity provider's frontend signs users in) the page
-// goes on anonymously: the analyses it creates are reachable by their session id alone.
-
-const TOKEN_KEY = "viralspot.token";
-const NAME_KEY = "viralspot.user";
-const auth = { token: null, user: null, available: true };
-
-function claimsOf(token) {
-  try {
-    const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
-    return JSON.parse(atob(part));
-  } catch (_err) {
-    return null;
-  }
-}
-
-// A token with a minute left is not worth sending: the server would refuse it halfway through a poll.
-function stillValid(token) {
-  const claims = token ? claimsOf(token) : null;
-  return claims && typeof claims.exp === "number" && claims.exp * 1000 > Date.now() + 60000 ? claims : null;
-}
-
-function showAccount() {
-  const signedIn = Boolean(auth.token);
-  $("account-status").textContent = signedIn
-    ? `Signed in as ${auth.user}`
-    : auth.available ? "Not signed in: your analyses are anonymous" : "Anonymous (sign-in is not available here)";
-  $("sign-in-form").hidden = signedIn || !auth.available;
-  $("sign-out").hidden = !signedIn;
-}
-
-async function signIn(name) {
-  let response;
-  try {
-    response = await fetch("/api/auth/dev-token", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ user: name }),
-    });
-  } catch (_err) {
-    return false;
-  }
-  const data = await response.json().catch(() => null);
-  if (response.status === 404) {
-    auth.available = false;  // no development sign-in: anonymous it is, without a token it refuses
-    Object.assign(auth, { token: null, user: null });
-    sessionStorage.removeItem(TOKEN_KEY);
-  } else if (response.ok && data && data.success === true && stillValid(data.data.token)) {
-    Object.assign(auth, { token: data.data.token, user: name });
-    sessionStorage.setItem(TOKEN_KEY, auth.token);
-    sessionStorage.setItem(NAME_KEY, name);
-  } else {
-    showError("account-error", friendly(response.status, data));
-  }
-  showAccount();
-  return Boolean(auth.token);
-}
-
-function signOut() {
-  Object.assign(auth, { token: null, user: null });
-  sessionStorage.removeItem(TOKEN_KEY);
-  sessionStorage.setItem(NAME_KEY, "");  // stay signed out on reload
-  showAccount();
-}
-
-async function restoreSignIn() {
-  const kept = sessionStorage.getItem(TOKEN_KEY);
-  const claims = stillValid(kept);
-  const name = sessionStorage.getItem(NAME_KEY);
-  if (claims && typeof claims.sub === "string") {
-    Object.assign(auth, { token: kept, user: claims.sub });
-    showAccount();
-  } else if (name !== "") {
-    await signIn(name || $("sign-in-name").value || "creator");
-  } else {
-    showAccount();
-  }
-}
-
-async function api(method, path, body, retried = false) {
-  const headers = body ? { "Content-Type": "application/json" } : {};
-  if (auth.token) headers.Authorization = `Bearer ${auth.token}`;
-  let response;
-  try {
-    response = await fetch(path, { method, headers, body: body ? JSON.stringify(body) : undefined });
-  } catch (_err) {
-    throw new Problem("Cannot reach ViralSpot. Check your connection and try again.", 0, "NETWORK");
-  }
-  let data = null;
-  try {
-    data = await response.json();
-  } catch (_err) {
-    data = null;
-  }
-  const code = data && data.error_code;
-  if (response.status === 401 && !retried && auth.user && (code === "TOKEN_EXPIRED" || code === "INVALID_TOKEN")) {
-    if (await signIn(auth.user)) return api(method, path, body, true);  // a fresh token, once
-  }
-  if (!response.ok || !data || data.success !== true) {
-    throw new Problem(friendly(response.status, data), response.status, code);
-  }
-  return data.data;
-}
-
-function el(tag, text, className) {
-  const node = document.createElement(tag);
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  if (className) node.className = className;
-  return node;
-}
-
-function link(url, text) {
-  const a = el("a", text);
-  if (typeof url === "string" && url.startsWith("https://")) {
-    a.href = url;
-    a.rel = "noopener noreferrer";
-    a.target = "_blank";
-  }
-  return a;
-}
-
-function showError(id, message) {
-  const node = $(id);
-  node.textContent = message || "";
-  node.hidden = !message;
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function cleanUsername(raw) {
-  return String(raw || "").trim().replace(/^@/, "").toLowerCase();
-}
+});
 
 // 1. Profile requests
 
@@ -306,9 +133,7 @@ function follow(session, queueId) {
     poll();
     return;
   }
-  // EventSource sends no headers: the stream takes the token as access_token (for this stream only).
-  const query = auth.token ? `?access_token=${encodeURIComponent(auth.token)}` : "";
-  const source = new EventSource(`/api/viral-ideas/queue/${encodeURIComponent(session)}/events${query}`);
+  const source = new EventSource(`/api/viral-ideas/queue/${encodeURIComponent(session)}/events${accessQuery()}`);
   job.source = source;
   let failures = 0;
   const on = (name, apply) => source.addEventListener(name, (message) => {
@@ -493,17 +318,20 @@ function renderResults(results, reels) {
       `${Number(a.outlier_score).toFixed(1)}x) `), el("span", a.why_it_works, "muted"));
     return item;
   }));
-  $("generated-hooks").replaceChildren(...(results.generated_hooks || []).map((h) => {
+  // A hook or script is saved by its run and its place in the results (1-based), as boards refer to it.
+  const { id: queueId, run } = results.analysis;
+  $("generated-hooks").replaceChildren(...(results.generated_hooks || []).map((h, i) => {
     const item = el("li");
     const source = h.adapted_from || {};
     item.append(el("strong", h.hook_text), el("span", ` (${h.hook_type.replace(/_/g, " ")}, after @${source.username}) `),
-      el("span", h.why_it_fits, "muted"));
+      el("span", h.why_it_fits, "muted"), " ",
+      saveButton({ kind: "hook", queue_id: queueId, run, index: i + 1 }, `Hook: ${h.hook_text}`));
     return item;
   }));
   $("scripts").replaceChildren(...(results.complete_scripts || []).map((s, i) => {
     const block = el("article", null, "script");
     block.append(el("h4", `Script ${i + 1}: ${s.hook}`), el("p", `About ${s.estimated_duration_seconds} seconds, ${s.word_count} words.`, "muted"),
-      el("pre", s.full_script));
+      el("pre", s.full_script), saveButton({ kind: "script", queue_id: queueId, run, index: i + 1 }, `Script ${i + 1}: ${s.hook}`));
     return block;
   }));
 }
@@ -542,17 +370,13 @@ function renderChart(reels) {
   chart.replaceChildren(svg);
 }
 
-document.addEventListener("DOMContentLoaded", async () => {
+// Bound at once: a form submitted while the page still signs in must not reload the page.
+document.addEventListener("DOMContentLoaded", () => {
   $("profile-form").addEventListener("submit", requestProfile);
   $("analysis-form").addEventListener("submit", submitAnalysis);
-  $("sign-in-form").addEventListener("submit", (event) => {
-    event.preventDefault();
-    showError("account-error", "");
-    const name = $("sign-in-name").value.trim();
-    if (name) signIn(name);
-  });
-  $("sign-out").addEventListener("click", signOut);
-  await restoreSignIn();  // before following a job: an owned job answers only with its owner's token
+});
+
+onPageReady(() => {
   const params = new URL(window.location.href).searchParams;
   const session = params.get("session");
   if (session && session.length <= 255) follow(session);

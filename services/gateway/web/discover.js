@@ -1,5 +1,6 @@
 // ViralSpot Discover view: the feed of GET /api/reels with its filters, pages loaded on scroll from
-// next_cursor. Every piece of data is written with textContent or DOM attributes, never parsed as HTML.
+// next_cursor; each card saved to a board (save.js). Needs api.js. Every piece of data is written with
+// textContent or DOM attributes, never parsed as HTML.
 "use strict";
 
 const PAGE_SIZE = 24;
@@ -12,41 +13,22 @@ const LANGUAGE_NAMES = {
   tr: "Turkish", pl: "Polish", id: "Indonesian", hi: "Hindi", ar: "Arabic",
 };
 
-const $ = (id) => document.getElementById(id);
-const numberFormat = new Intl.NumberFormat("en", { notation: "compact", maximumFractionDigits: 1 });
+const compact = new Intl.NumberFormat("en", { notation: "compact", maximumFractionDigits: 1 });
 
 const state = { cursor: null, last: false, loading: false, query: "", generation: 0 };
 
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  return node;
-}
-
+// The feed is public: the token api() sends along is not asked for.
 async function getJson(path) {
-  let response;
   try {
-    response = await fetch(path, { headers: { Accept: "application/json" } });
-  } catch (_err) {
-    throw new Error("Cannot reach ViralSpot. Check your connection and try again.");
+    return await api("GET", path);
+  } catch (err) {
+    throw new Error(`The feed could not be loaded: ${err.message}`);
   }
-  let body = null;
-  try {
-    body = await response.json();
-  } catch (_err) {
-    body = null;
-  }
-  if (!response.ok || !body || body.success !== true) {
-    const detail = body && typeof body.detail === "string" ? body.detail : `HTTP ${response.status}`;
-    throw new Error(`The feed could not be loaded: ${detail.slice(0, 200)}`);
-  }
-  return body.data;
 }
 
 function fillSelect(select, entries, label) {
   for (const entry of entries) {
-    const option = element("option", null, `${label(entry.name)} (${numberFormat.format(entry.count)})`);
+    const option = el("option", `${label(entry.name)} (${compact.format(entry.count)})`);
     option.value = entry.name;
     select.append(option);
   }
@@ -60,7 +42,7 @@ async function loadOptions() {
     fillSelect($("feed-language"), options.languages || [], (code) => LANGUAGE_NAMES[code] || code);
     fillSelect($("feed-style"), options.content_styles || [], (style) => LABELS[style] || style);
   } catch (err) {
-    showError(err.message);
+    showError("feed-error", err.message);
   }
 }
 
@@ -73,39 +55,34 @@ function queryFromForm() {
   return params;
 }
 
-// A multiple as a reader takes it in: 7x, 2.5x, 1.05x.
-function times(score) {
-  return `${Number((Number(score) || 0).toPrecision(3))}x`;
-}
-
 function card(reel) {
-  const item = element("li", "reel-card");
+  const item = el("li", null, "reel-card");
   item.dataset.contentId = reel.content_id;
   const creator = reel.creator || {};
-  const head = element("p", "reel-creator");
-  head.append(element("strong", null, `@${creator.username}`));
-  head.append(element("span", "muted", ` ${numberFormat.format(creator.followers || 0)} followers`));
-  if (creator.is_verified) head.append(element("span", "badge", "verified"));
+  const head = el("p", null, "reel-creator");
+  head.append(el("strong", `@${creator.username}`));
+  head.append(el("span", ` ${compact.format(creator.followers || 0)} followers`, "muted"));
+  if (creator.is_verified) head.append(el("span", "verified", "badge"));
   item.append(head);
 
-  const link = element("a", "reel-link", (reel.description || "Untitled reel").slice(0, 160));
+  const link = el("a", (reel.description || "Untitled reel").slice(0, 160), "reel-link");
   link.href = reel.url;
   link.rel = "noopener noreferrer";
   link.target = "_blank";
   item.append(link);
 
-  const scores = element("p", "reel-scores");
-  scores.append(element("span", "score outlier", `${times(reel.outlier_score)} creator`));
+  const scores = el("p", null, "reel-scores");
+  scores.append(el("span", `${times(reel.outlier_score)} creator`, "score outlier"));
   if (reel.niche_outlier_score !== null && reel.niche_outlier_score !== undefined) {
-    scores.append(element("span", "score niche", `${times(reel.niche_outlier_score)} niche`));
+    scores.append(el("span", `${times(reel.niche_outlier_score)} niche`, "score niche"));
   }
   if (reel.score_confidence) {
-    scores.append(element("span", `confidence ${reel.score_confidence}`, `${reel.score_confidence} confidence`));
+    scores.append(el("span", `${reel.score_confidence} confidence`, `confidence ${reel.score_confidence}`));
   }
   item.append(scores);
 
-  const facts = element("p", "muted reel-facts");
-  const parts = [`${numberFormat.format(reel.view_count || 0)} views`, `${numberFormat.format(reel.like_count)} likes`];
+  const facts = el("p", null, "muted reel-facts");
+  const parts = [`${compact.format(reel.view_count || 0)} views`, `${compact.format(reel.like_count)} likes`];
   if (reel.primary_category) parts.push(reel.primary_category);
   if (reel.language) parts.push(LANGUAGE_NAMES[reel.language] || reel.language);
   if (reel.content_style) parts.push(LABELS[reel.content_style] || reel.content_style);
@@ -113,9 +90,12 @@ function card(reel) {
   item.dataset.category = reel.primary_category || "";
   item.append(facts);
 
-  const analyse = element("a", "analyse", "Analyse this creator");
+  const analyse = el("a", "Analyse this creator", "analyse");
   analyse.href = `/?primary=${encodeURIComponent(creator.username)}`;
-  item.append(analyse);
+  const actions = el("p", null, "reel-actions");
+  actions.append(analyse, saveButton({ kind: "content", content_id: reel.content_id },
+    `@${creator.username}: ${reel.description || "Untitled reel"}`));
+  item.append(actions);
   return item;
 }
 
@@ -136,7 +116,7 @@ async function loadPage() {
     const shown = $("feed").children.length;
     $("feed-status").textContent = shown ? `${shown} reels` : "No reel matches these filters yet.";
   } catch (err) {
-    showError(err.message);
+    showError("feed-error", err.message);
     state.last = true;
   } finally {
     // A page of filters since replaced leaves the loading flag to the walk that replaced it.
@@ -159,11 +139,6 @@ function restart() {
   $("feed-end").hidden = true;
   $("feed-error").hidden = true;
   loadPage();
-}
-
-function showError(message) {
-  $("feed-error").textContent = message;
-  $("feed-error").hidden = false;
 }
 
 document.addEventListener("DOMContentLoaded", () => {
