@@ -6,6 +6,7 @@ read-your-writes never read it."""
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -31,8 +32,26 @@ SCRIPT = Path(__file__).resolve().parents[2] / "infra" / "scripts" / "postgres-r
 MAX_LAG_S = 3.0
 
 
+def free_pair_base() -> int:
+    """A port base whose +1 and +2 are free: this test's pair never meets `make bench`'s or another's."""
+    for _ in range(50):
+        base = infra.free_port() - 1
+        if infra.port_is_free(base + 1) and infra.port_is_free(base + 2):
+            return base
+    raise RuntimeError("no two free ports in a row")
+
+
+PAIR_ENV = {"PG_PAIR_PORT_BASE": str(free_pair_base()), "PG_PAIR_DIR": f"/tmp/{infra.unique('vs-pg-pair')}"}
+
+
 def script(*args: str) -> str:
-    done = subprocess.run(["bash", str(SCRIPT), *args], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        ["bash", str(SCRIPT), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **PAIR_ENV},
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
