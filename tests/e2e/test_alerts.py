@@ -282,7 +282,11 @@ async def test_a_failing_receiver_is_retried_with_growing_delays_until_it_answer
     first = [r for r in receiver.requests if body_of(r[2], grown)["id"] == alert_id][:4]
     assert [h["X-ViralSpot-Attempt"] for _, h, _ in first] == ["1", "2", "3", "4"]
     gaps = [b[0] - a[0] for a, b in itertools.pairwise(first)]
-    assert gaps == sorted(gaps) and gaps[0] >= 0.1, f"delays did not grow: {gaps}"
+    # Equal jitter: the n-th retry waits at least half of base * 2^(n-1) (0.1, 0.2, 0.4 s here); the
+    # loop's polling (0.2 s) rounds each up, so neighbouring gaps may tie, but the delays grow.
+    floors = [0.2 * 2**n / 2 for n in range(3)]
+    assert all(g >= f * 0.95 for g, f in zip(gaps, floors, strict=True)), f"a retry came early: {gaps}"
+    assert gaps[2] > gaps[0], f"delays did not grow: {gaps}"
     for _, headers, body in first:
         assert verify(hook["secret"], headers["X-ViralSpot-Signature"], body, now=int(time.time()))
 
