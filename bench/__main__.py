@@ -26,6 +26,7 @@ from bench import (
     priority,
     rebuild,
     report,
+    scale,
     sse,
 )
 from bench.environment import BenchEnvironment, progress
@@ -91,6 +92,7 @@ SECTIONS: dict[str, Callable[[BenchEnvironment], Awaitable[dict[str, Any]]]] = {
     "rebuild": rebuild.section,
     "decisions": decisions.section,
     "alerts": alerts.section,  # it runs a gateway of its own too, with webhooks (loopback allowed)
+    "scale": scale.section,  # profile-ingest replicas; two gateways on a primary and its replica, HAProxy
 }
 
 

@@ -39,8 +39,8 @@ class CpuUse:
         self.cores: dict[str, float] = {}
 
     def _group(self, pid: int, command: str, named: dict[int, str]) -> str:
-        if pid in named:
-            return named[pid]
+        if pid in named:  # a replica's name (profile-ingest-2, scale-gateway-a) counts in its service's group
+            return next((group for group in GROUPS if group in named[pid]), "other")
         if command.startswith("postgres"):
             return "postgresql"
         if "beam.smp" in command:

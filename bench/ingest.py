@@ -109,17 +109,21 @@ async def ingest_burst(env: BenchEnvironment, latency_ms: int, usernames: list[s
     return figures
 
 
-async def section(env: BenchEnvironment) -> dict[str, Any]:
-    """A fresh profile-ingest process on an emptied store: nothing queued before may reach it."""
+async def empty_store(env: BenchEnvironment) -> None:
+    """The store emptied once the relay has nothing in flight, so no earlier request slips through."""
     assert env.pool is not None
     pool = env.pool
 
     async def outbox_empty() -> bool:
         return not await pool.fetchval("SELECT count(*) FROM eventstore.events WHERE published_at IS NULL")
 
-    # The relay has nothing in flight when the store is emptied, so no earlier request slips through.
     await wait_until(outbox_empty, 120, "the gateway's relay to publish what earlier figures appended")
     await env.reset_store()
+
+
+async def section(env: BenchEnvironment) -> dict[str, Any]:
+    """A fresh profile-ingest process on an emptied store: nothing queued before may reach it."""
+    await empty_store(env)
     await env.start_simulator(0)
     settings = IngestSettings()
     await env.start_with_provider(

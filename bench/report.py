@@ -701,6 +701,77 @@ def alerts_section(a: dict[str, Any]) -> Section:
     return Section(lines, cpu, method)
 
 
+def _scale_reads(reads: dict[str, Any]) -> tuple[list[str], list[tuple[str, dict[str, float]]]]:
+    if "skipped" in reads:
+        return ["", f"Status and browse reads through HAProxy: skipped: {reads['skipped']}."], []
+    columns = ("read", "path", "req/s", "ratio HAProxy/direct", "p50 ms", "p99 ms", "non-2xx", "errors",
+               "replica reads (gateway a, b)")  # fmt: skip
+    title = (
+        "Reads through HAProxy over two gateways (primary + streaming replica) against one gateway directly"
+    )
+    lines = ["", *_table_head(title, columns)]
+    cpu = []
+    for kind, path in (("status", "GET /api/viral-ideas/queue/{session_id}"), ("browse", "GET /api/reels")):
+        for label in ("direct", "haproxy"):
+            c = reads[f"{kind}_{label}"]
+            ratio = f"{reads[f'{kind}_ratio']:.2f}" if label == "haproxy" else "1 (reference)"
+            via = "one gateway" if label == "direct" else "HAProxy, two gateways"
+            replica = ", ".join(map(str, c["replica_reads"])) if "replica_reads" in c else "(primary only)"
+            errors = c["socket_errors"] + c["timeouts"]
+            lines.append(
+                _row(kind, f"{path} via {via}", c["requests_per_s"], ratio, c["p50_ms"], c["p99_ms"],
+                     c["non_2xx"], errors, replica)
+            )  # fmt: skip
+            cpu.append((f"{kind} reads, {via}", c["cpu_cores"]))
+    return lines, cpu
+
+
+def scale_section(s: dict[str, Any]) -> Section:
+    ing = s["ingestion"]
+    lines = _table_head(
+        f"## 13. Scaling out: profile-ingest replicas at {ing['latency_ms']} ms provider latency, "
+        f"INGEST_CONCURRENCY={ing['ingest_concurrency']} each, {ing['reels']} reels a profile",
+        ("replicas", "profiles", "profiles/s", "seconds", "ratio to N x measured N=1",
+         "single-replica bound x N", "ratio to bound x N", "share per replica", "failed", "goal"),
+    )  # fmt: skip
+    cpu = []
+    for run in ing["runs"]:
+        n = run["replicas"]
+        ok = run["ratio_to_n_single"] >= ing["goal"] and run["failed"] == 0
+        goal = "reference" if n == 1 else f">= {ing['goal']}: {_check(ok)}"
+        shares = " / ".join(f"{x:.0%}" for x in run["share"])
+        lines.append(
+            _row(n, run["profiles"], run["profiles_per_s"], run["seconds"], f"{run['ratio_to_n_single']:.2f}",
+                 round(n * ing["single_replica_bound"], 2), f"{run['ratio_to_bound']:.2f}", shares,
+                 run["failed"], goal)
+        )  # fmt: skip
+        cpu.append((f"ingestion, {n} replica(s)", run["cpu_cores"]))
+    lines += [
+        "",
+        f"Single-replica bound = INGEST_CONCURRENCY / (calls on the critical path x latency) = "
+        f"{ing['ingest_concurrency']} / ({ing['critical_path_calls']} x {ing['latency_ms'] / 1000} s) = "
+        f"{ing['single_replica_bound']} profiles/s (as in figure 4).",
+    ]
+    read_lines, read_cpu = _scale_reads(s["reads"])
+    method = [
+        "13. Ingestion: for N = 1, 2, 3, N fresh `python -m services.profile_ingest` processes (WORKER_ID and "
+        "OPS_PORT of their own, the same INGEST_CONCURRENCY) consume the one profile-ingest queue; the simulator "
+        "answers at 300 ms. A batch of HIGH ProfileRequested events (new usernames each run, 50 reels each) is "
+        "committed in one transaction and timed from that commit to the last ProfileIngested. The goal compares "
+        "N replicas with N times the N=1 run measured just before; the share per replica is each process's "
+        "viralspot_events_consumed_total{event_type=ProfileRequested, outcome=handled} from its /metrics. "
+        "Reads: infra/scripts/postgres-replica.sh starts a primary and its streaming replica (ports 5451 and "
+        "5452, a directory of the bench's own); a migrated database there gets figure 6's status rows (copied "
+        "from the bench database) and the feed test set (tests/support/feed_rows.py). Two gateways run on it with "
+        "DATABASE_READ_URL on the replica, HAProxy (infra/haproxy/haproxy.cfg, one thread, round robin, "
+        "health check on /readyz) in front. wrk measures gateway a directly, then HAProxy, for the status poll "
+        "(figure 6's path and connections; status reads the primary) and for the first page of GET /api/reels "
+        "(which reads the replica: the replica reads column is the gateways' "
+        "viralspot_db_browse_reads_total{target=replica} during the run). All share the 2 cores with wrk.",
+    ]
+    return Section(lines + read_lines, cpu + read_cpu, method)
+
+
 SECTIONS: dict[str, Callable[[dict[str, Any]], Section]] = {
     "backbone": backbone_section,
     "http": http_section,
@@ -714,6 +785,7 @@ SECTIONS: dict[str, Callable[[dict[str, Any]], Section]] = {
     "rebuild": rebuild_section,
     "decisions": decisions_section,
     "alerts": alerts_section,
+    "scale": scale_section,
 }
 
 
