@@ -25,6 +25,7 @@ from aiohttp import web
 from prometheus_client import Counter, Gauge
 
 from libs.events.db import FairPool, create_pool
+from libs.runtime.loops import every
 from services.gateway import keys
 from services.gateway.settings import GatewaySettings
 
@@ -53,9 +54,9 @@ class Replica:
         self._fresh_until = 0.0  # monotonic: reads go to the replica until then
 
     def reads(self) -> FairPool:
-        usable = self.pool is not None and time.monotonic() < self._fresh_until
-        READS.labels("replica" if usable else "primary").inc()
-        return self.pool if usable and self.pool is not None else self.primary
+        pool = self.pool if self.pool is not None and time.monotonic() < self._fresh_until else self.primary
+        READS.labels("primary" if pool is self.primary else "replica").inc()
+        return pool
 
     async def check(self) -> float | None:
         """The replica's lag in seconds (None: unknown), and where reads go from now on."""
@@ -87,9 +88,7 @@ class Replica:
         return lag
 
     async def loop(self) -> None:
-        while True:
-            await self.check()
-            await asyncio.sleep(self.check_s)
+        await every(self.check_s, self.check, "gateway.replica")
 
     async def close(self) -> None:
         if self.pool is not None:
