@@ -20,9 +20,11 @@ services:
 browser:
 	bash infra/scripts/ensure-browser.sh
 
-# promtool for the alert-rule tests (taken from Debian's prometheus package into .tools/bin).
+# promtool for the alert-rule tests (taken from Debian's prometheus package into .tools/bin), and
+# HAProxy for the cluster test (Debian's package).
 tools:
 	bash infra/scripts/ensure-promtool.sh
+	bash infra/scripts/ensure-bench-tools.sh haproxy
 
 migrate: install services
 	$(PY) -m libs.events.migrate

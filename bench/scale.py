@@ -22,7 +22,6 @@ from typing import Any
 
 import aiohttp
 import asyncpg
-from prometheus_client.parser import text_string_to_metric_families
 
 from bench import analysis, http_load
 from bench.backbone import STORE, requested
@@ -34,6 +33,7 @@ from libs.events.catalog import profile_stream
 from libs.events.migrate import migrate
 from services.profile_ingest.settings import IngestSettings
 from tests.support import feed_rows, infra
+from tests.support.scraping import metric
 
 LATENCY_MS = 300
 REPLICAS = (1, 2, 3)
@@ -54,21 +54,6 @@ STATUS_TABLES = (
 )
 GATEWAYS = ("scale-gateway-a", "scale-gateway-b")
 FEED_PATH = "/api/reels?limit=24"
-
-
-async def metric(port: int, name: str, **labels: str) -> float:
-    """The sum of a process's samples of `name` whose labels include `labels`."""
-    async with (
-        aiohttp.ClientSession() as session,
-        session.get(f"http://127.0.0.1:{port}/metrics") as response,
-    ):
-        text = await response.text()
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == name and labels.items() <= sample.labels.items()
-    )
 
 
 async def handled(port: int) -> float:

@@ -7,8 +7,10 @@ from libs.analysis import Classifier, classifier_from_env
 from libs.events.consumer import bind
 from libs.instagram import InstagramProvider
 from libs.runtime import ServiceRuntime, run
+from libs.runtime.loops import every
 from services.profile_ingest.handlers import CONSUMER, HANDLERS, Ingestion
 from services.profile_ingest.lanes import LOW_LANE, HighFirst, lane_of
+from services.profile_ingest.redrive import WorkQueueWatch
 from services.profile_ingest.settings import IngestSettings
 
 
@@ -30,9 +32,19 @@ def build(
     runtime.add_consumer(CONSUMER, handlers, divert=lane_of if settings.ingest_low_lane else None, **lane)
     # LOW, started only while the gate is open. It runs even with the lane off, to drain what it holds.
     runtime.add_consumer(LOW_LANE, handlers, admit=gate.wait_open, **lane)
+    if runtime.topology.queue_type == "quorum":
+        runtime.add_background("profile-queue-watch", lambda: _watch(runtime, settings))
     runtime.on_stop(provider.close)
     runtime.on_stop(classifier.close)
     return runtime
+
+
+async def _watch(runtime: ServiceRuntime, settings: IngestSettings) -> None:
+    """On a cluster the work queue lives on one node; what its outage drops is sent again (redrive.py)."""
+    assert runtime.pool is not None and runtime.amqp is not None
+    queue = runtime.topology.queue(CONSUMER)
+    watch = WorkQueueWatch(runtime.pool, runtime.amqp, queue, settings.profile_queue_redrive_slack_s)
+    await every(settings.profile_queue_probe_s, watch.tick, "profile_queue")
 
 
 async def main() -> None:

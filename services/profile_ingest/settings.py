@@ -18,3 +18,7 @@ class IngestSettings(ServiceSettings):
     # Image and carousel posts per profile, for the discovery feed; 0 fetches none.
     ingest_posts_limit: int = Field(default=50, ge=0, le=200)
     ingest_fetch_similar: bool = True
+    # Cluster mode only (BROKER_QUEUE_TYPE=quorum): how often the work queue is probed, and the slack
+    # either side of an outage within which unfinished requests are sent again (redrive.py).
+    profile_queue_probe_s: float = Field(default=1.0, gt=0, le=60)
+    profile_queue_redrive_slack_s: float = Field(default=10.0, ge=0, le=600)

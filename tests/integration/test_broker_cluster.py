@@ -15,12 +15,16 @@ from pathlib import Path
 import aio_pika
 import asyncpg
 import pytest
+from prometheus_client import REGISTRY
 
-from libs.events import Topology
+from libs.events import EventStore, NewEvent, Topology
 from libs.events import topology as topology_mod
 from libs.events.broker import FailoverConnection, connect_robust
+from libs.events.catalog import ProfileIngestFailed, ProfileRequested, profile_stream
 from libs.events.publisher import to_message
 from libs.runtime import ServiceSettings
+from libs.runtime.loops import every
+from services.profile_ingest.redrive import WorkQueueWatch
 from tests.conftest import COUNTER, TEST_RETRY, make_settings
 from tests.integration.test_consumer import envelope
 from tests.support import infra
@@ -132,3 +136,68 @@ async def test_quorum_queues_and_a_consumer_failing_over_when_its_node_stops(
     counts = await pool.fetch("SELECT n FROM public.test_counts")
     assert len(counts) == EVENTS and {r["n"] for r in counts} == {1}
     await asyncio.to_thread(cluster_cmd, cluster, "start-node", str(stopped))
+
+
+async def test_requests_the_work_queue_lost_with_its_node_are_sent_to_it_again(
+    cluster: dict[str, str], pool: asyncpg.Pool
+) -> None:
+    """RabbitMQ 3.10 confirms a publish whose classic work queue is down when another queue took it,
+    and drops the work queue's copy: profile-ingest's watch (redrive.py) sends it again once the queue
+    is back, and leaves alone a request that already has its end."""
+    urls = cluster_cmd(cluster, "urls").strip().split(",")
+    topology = Topology(namespace=infra.unique("redrive"), retry=TEST_RETRY, queue_type="quorum")
+    declaring = await aio_pika.connect(urls[0])  # the classic work queue lives on node 1
+    async with declaring.channel() as channel:
+        await topology_mod.declare(channel, topology)
+    await declaring.close()
+    work_queue = topology.queue("profile-ingest")
+    store = EventStore("gateway")
+    lost, finished = (ProfileRequested(username=u, source="test", priority="HIGH", request_id=f"{n:08x}")
+                      for n, u in ((1, "lost.one"), (2, "done.one")))  # fmt: skip
+    failed = ProfileIngestFailed(username="done.one", request_id=f"{2:08x}", attempts=1, will_retry=False,
+                                 reason="gone", error_code="NOT_FOUND")  # fmt: skip
+    async with pool.acquire() as conn:
+        [lost_env] = await store.append(
+            conn, profile_stream("lost.one"), [NewEvent(event=lost)], expected_version=0
+        )
+        [done_env] = await store.append(
+            conn, profile_stream("done.one"), [NewEvent(event=finished)], expected_version=0
+        )
+        await store.append(conn, profile_stream("done.one"), [NewEvent(event=failed)], expected_version=1)
+
+    watching = await connect_robust(",".join(urls[1:]))  # a replica on another node
+    watch = WorkQueueWatch(pool, watching, work_queue, slack_s=5)
+    outages = REGISTRY.get_sample_value("viralspot_profile_queue_outages_total") or 0
+    redriven = REGISTRY.get_sample_value("viralspot_profile_requests_redriven_total") or 0
+    ticking = asyncio.create_task(every(0.2, watch.tick, "test_watch"))
+    publisher = await aio_pika.connect(urls[1])
+    try:
+        await asyncio.to_thread(cluster_cmd, cluster, "stop-node", "1")
+        await infra.eventually(lambda: _true(watch.down_since), timeout_s=10, message="outage seen")
+        # Published as the relay publishes, confirmed, and marked published: the work queue's copy is gone.
+        channel = await publisher.channel(publisher_confirms=True)
+        exchange = await channel.get_exchange(topology.exchange)
+        for env in (lost_env, done_env):
+            await _publish_until_confirmed(exchange, env)
+        await pool.execute("UPDATE eventstore.events SET published_at = now() WHERE published_at IS NULL")
+        await asyncio.to_thread(cluster_cmd, cluster, "start-node", "1")
+
+        async def back() -> bool:
+            return watch.down_since is None
+
+        await infra.eventually(back, timeout_s=60, message="the watch to find the queue back")
+        check = await publisher.channel()
+        queue = await check.declare_queue(work_queue, passive=True)
+        message = await queue.get(timeout=5)
+        assert message.message_id == str(lost_env.event_id)
+        assert await queue.get(fail=False) is None  # the finished request was not sent
+    finally:
+        ticking.cancel()
+        await publisher.close()
+        await watching.close()
+    assert REGISTRY.get_sample_value("viralspot_profile_queue_outages_total") == outages + 1
+    assert REGISTRY.get_sample_value("viralspot_profile_requests_redriven_total") == redriven + 1
+
+
+async def _true(value: object) -> bool:
+    return value is not None

@@ -70,14 +70,21 @@ def pair() -> Iterator[tuple[str, str]]:
 async def databases(pair: tuple[str, str]) -> AsyncIterator[tuple[str, str]]:
     """A database of this test's own on the primary; the replica has it as soon as it has replayed."""
     name = infra.unique("vs_replica")
-    admin = await asyncpg.connect(f"{pair[0]}/postgres")
+
+    async def admin(sql: str) -> None:
+        # A connection each time: a test may restart the primary in between.
+        conn = await asyncpg.connect(f"{pair[0]}/postgres")
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    await admin(f'CREATE DATABASE "{name}"')
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
         await migrate(f"{pair[0]}/{name}")
         yield f"{pair[0]}/{name}", f"{pair[1]}/{name}"
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def sample(name: str, **labels: str) -> float:
