@@ -5,8 +5,8 @@ classifier. A refused answer goes back to the model with the reasons, a few time
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
 
 from prometheus_client import Counter
 
@@ -29,6 +29,16 @@ class Rejected(Exception):
         self.problems = problems[:MAX_PROBLEMS]
 
 
+class Meter(Protocol):
+    """Told of each request before it goes and of each answer: may refuse either (an engine error)."""
+
+    def reserve(self, messages: Sequence[dict[str, Any]]) -> int | None:
+        """The answer's cap in tokens (max_tokens), or None for none."""
+        ...
+
+    def record(self, messages: Sequence[dict[str, Any]], answer: Completion) -> None: ...
+
+
 async def ask_until_accepted(
     chat: ChatClient,
     *,
@@ -39,18 +49,28 @@ async def ask_until_accepted(
     accept: Callable[[Completion], T],
     answers: Counter,
     what: str,
+    meter: Meter | None = None,
+    refused: tuple[str, list[str]] | None = None,
 ) -> T:
-    """`accept` turns an answer into the result or raises Rejected; `what` names it in the error."""
+    """`accept` turns an answer into the result or raises Rejected; `what` names it in the error.
+
+    `refused`: an earlier answer and why it was refused after all, to send back with the first ask."""
     asked, problems = messages, []
+    if refused is not None:
+        asked = _correction(messages, *refused)
     for attempt in range(1, max_attempts + 1):
-        completion = await chat.complete(
-            {
-                "model": model,
-                "messages": asked,
-                "temperature": temperature,
-                "response_format": {"type": "json_object"},
-            }
-        )
+        body: dict[str, Any] = {
+            "model": model,
+            "messages": asked,
+            "temperature": temperature,
+            "response_format": {"type": "json_object"},
+        }
+        cap = meter.reserve(asked) if meter is not None else None
+        if cap is not None:
+            body["max_tokens"] = cap
+        completion = await chat.complete(body)
+        if meter is not None:
+            meter.record(asked, completion)
         try:
             result = accept(completion)
         except Rejected as rejected:
@@ -64,12 +84,7 @@ async def ask_until_accepted(
                 rejected.outcome,
                 problems[0],
             )
-            # Only the latest answer goes back, so retries do not grow the request without bound.
-            asked = [
-                *messages,
-                {"role": "assistant", "content": completion.content},
-                {"role": "user", "content": correction_message(problems)},
-            ]
+            asked = _correction(messages, completion.content, problems)
             continue
         answers.labels("accepted").inc()
         return result
@@ -77,3 +92,12 @@ async def ask_until_accepted(
         f"The language model ({model}) gave no valid {what} in {max_attempts} attempts; "
         f"last problems: {'; '.join(problems[:5])}"
     )
+
+
+def _correction(messages: list[dict[str, Any]], answer: str, problems: list[str]) -> list[dict[str, Any]]:
+    # Only the latest answer goes back, so retries do not grow the request without bound.
+    return [
+        *messages,
+        {"role": "assistant", "content": answer},
+        {"role": "user", "content": correction_message(problems)},
+    ]

@@ -9,7 +9,7 @@ import asyncio
 import logging
 import random
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 import aiohttp
 import orjson
@@ -33,6 +33,14 @@ class Completion:
     content: str
     # "length" means the model was cut off mid-answer.
     finish_reason: str | None
+    # What the endpoint says the request cost; None when it does not say (the caller estimates).
+    usage: Usage | None = None
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int
+    completion_tokens: int
 
 
 class _Transient(Exception):
@@ -157,4 +165,18 @@ def _completion(raw: bytes) -> Completion:
     if not isinstance(content, str):
         raise _Transient("bad_response", "the chat completion has no text content")
     reason = choice.get("finish_reason") if isinstance(choice, dict) else None
-    return Completion(content, reason if isinstance(reason, str) else None)
+    return Completion(content, reason if isinstance(reason, str) else None, _usage(envelope.get("usage")))
+
+
+def _usage(reported: Any) -> Usage | None:
+    """The envelope's `usage`, when it has both counts as non-negative integers."""
+    if not isinstance(reported, dict):
+        return None
+    prompt, completion = reported.get("prompt_tokens"), reported.get("completion_tokens")
+    if _count(prompt) and _count(completion):
+        return Usage(prompt, completion)
+    return None
+
+
+def _count(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0

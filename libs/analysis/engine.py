@@ -13,6 +13,7 @@ from .llm import DEFAULT_MODEL, OpenAICompatibleEngine
 from .local import Clock, LocalEngine, utc_now
 from .models import AnalysisInput
 from .results import AnalysisData
+from .usage import RunLimits
 
 
 class AnalysisEngine(Protocol):
@@ -34,15 +35,19 @@ def engine_from_env(
     *,
     session: aiohttp.ClientSession | None = None,
     clock: Clock = utc_now,
+    limits: RunLimits | None = None,
 ) -> AnalysisEngine:
-    """ANALYSIS_ENGINE=local (default) or openai, which also needs OPENAI_BASE_URL and OPENAI_API_KEY."""
+    """ANALYSIS_ENGINE=local (default) or openai, which also needs OPENAI_BASE_URL and OPENAI_API_KEY;
+    `limits` (the token budget per run and the prices) come from the service's settings."""
     env = os.environ if env is None else env
     choice = (env.get("ANALYSIS_ENGINE") or "local").strip().lower()
     if choice == "local":
         return LocalEngine(clock=clock)
     if choice != "openai":
         raise AnalysisConfigError(f"ANALYSIS_ENGINE must be 'local' or 'openai', not {choice!r}")
-    return OpenAICompatibleEngine(**openai_options(env, "ANALYSIS_ENGINE"), session=session, clock=clock)
+    return OpenAICompatibleEngine(
+        **openai_options(env, "ANALYSIS_ENGINE"), limits=limits, session=session, clock=clock
+    )
 
 
 def openai_options(env: Mapping[str, str], setting: str) -> dict[str, Any]:

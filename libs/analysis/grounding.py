@@ -31,6 +31,24 @@ def grounding_errors(data: AnalysisData, analysis_input: AnalysisInput) -> list[
             problems.append(f"{where} must be a competitor's reel, not the creator's own")
         else:
             problems.extend(_mismatches(where, source.username, source.shortcode, source.url, reel))
+        if (hook.source_reel_id, hook.source_username, hook.original_competitor_hook) != (
+            source.content_id,
+            source.username,
+            source.original_hook,
+        ):
+            problems.append(
+                f"generated_hooks[{index}] source_reel_id, source_username and original_competitor_hook "
+                "must repeat adapted_from"
+            )
+        cited = [i for i in hook.effectiveness_evidence.reel_ids if i not in known]
+        if cited:
+            problems.append(
+                f"generated_hooks[{index}].effectiveness_evidence cites unknown reels {cited[:3]}"
+            )
+    for index, pattern in enumerate(data.profile_analysis.top_performing_patterns):
+        cited = [reel.content_id for reel in pattern.evidence if reel.content_id not in known]
+        if cited:
+            problems.append(f"top_performing_patterns[{index}].evidence cites unknown reels {cited[:3]}")
     return problems
 
 

@@ -9,14 +9,16 @@ import asyncio
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
+from .derived import derived_sections
 from .errors import AnalysisEngineError
-from .hooks import classify, effectiveness, emotional_triggers, hook_of, power_words, why_it_works
+from .hooks import hook_of
 from .ideas import generated_hooks, pick_sources
 from .models import AnalysisInput, ReelInput
+from .patterns import rank_patterns
 from .profile import profile_analysis
-from .results import AnalysisData, ReelAnalysis, validate_analysis
+from .reels import analyse_reel
+from .results import AnalysisData, validate_analysis
 from .scripts import build_script, tips_from
-from .summary import analysis_summary, scripts_summary
 from .text import count_terms
 from .topics import about_texts, audience_short, reel_texts, themes, unexplored_topics
 
@@ -31,7 +33,7 @@ def utc_now() -> datetime:
 
 class LocalEngine:
     name = "local"
-    version = "local-1.0"
+    version = "local-2.0"
 
     def __init__(self, clock: Clock = utc_now) -> None:
         self._clock = clock
@@ -47,8 +49,18 @@ class LocalEngine:
         strategy = analysis_input.content_strategy
         competitor_reels = _by_outlier(analysis_input.competitor_reels())
         own_reels = _by_outlier(analysis_input.primary_reels)
-        reels = [analyse_reel(reel) for reel in [*competitor_reels, *own_reels] if hook_of(reel)]
-        reels = reels[:MAX_REEL_ANALYSES]
+        creators = {c.profile.username: c.profile for c in analysis_input.competitors}
+        theirs_read = [
+            analyse_reel(reel, "competitor", creators.get(reel.username), strategy)
+            for reel in competitor_reels
+            if hook_of(reel)
+        ]
+        own = [
+            analyse_reel(reel, "primary", analysis_input.primary, strategy)
+            for reel in own_reels
+            if hook_of(reel)
+        ]
+        reels = [*theirs_read, *own][:MAX_REEL_ANALYSES]
         if not reels:
             raise AnalysisEngineError(
                 "Nothing to analyse: neither the creator nor the competitors have a reel with a caption or transcript"
@@ -58,18 +70,23 @@ class LocalEngine:
         about = count_terms(about_texts(analysis_input))
         own_themes = themes(primary) if own_reels else themes(about)
         topics = unexplored_topics(primary, competitors, strategy, own_themes)
-        profile = profile_analysis(analysis_input, primary, competitors, own_themes, topics)
+        by_id = {reel.content_id: reel for reel in competitor_reels}
+        medians = {name: profile.median_views for name, profile in creators.items()}
+        patterns = rank_patterns(theirs_read, by_id, medians)
+        profile = profile_analysis(analysis_input, primary, competitors, own_themes, topics, own, patterns)
 
-        theirs = {reel.content_id for reel in competitor_reels}
-        candidates = [reel for reel in reels if reel.content_id in theirs] or reels
+        candidates = theirs_read or own
         audience = audience_short(strategy)
+        ranks = {pattern.hook_type: pattern.rank for pattern in patterns}
         hooks = generated_hooks(
             analysis_input,
-            pick_sources(candidates, analysis_input.hooks_count),
+            pick_sources(candidates, analysis_input.hooks_count, ranks),
             topics,
             primary,
             competitors,
             audience,
+            patterns,
+            own_themes,
         )
         scores = {reel.content_id: reel.effectiveness_score for reel in reels}
         tips = tips_from(competitor_reels or own_reels, scores)
@@ -78,37 +95,15 @@ class LocalEngine:
             build_script(hook, profile.pain_points, tips, strategy, audience, used, number)
             for number, hook in enumerate(hooks)
         ]
-        summary = analysis_summary(analysis_input, reels, topics, self.name, self._clock())
-        return validate_analysis(
-            {
-                "profile_analysis": profile,
-                "individual_reel_analyses": reels,
-                "generated_hooks": hooks,
-                "complete_scripts": scripts,
-                "scripts_summary": scripts_summary(hooks, scripts),
-                "analysis_summary": summary,
-            },
-            hooks_count=analysis_input.hooks_count,
-        )
-
-
-def analyse_reel(reel: ReelInput) -> ReelAnalysis:
-    hook = hook_of(reel)
-    kind = classify(hook)
-    return ReelAnalysis(
-        content_id=reel.content_id,
-        username=reel.username,
-        shortcode=reel.shortcode,
-        url=reel.url,
-        outlier_score=max(0.0, reel.outlier_score),
-        view_count=reel.view_count if reel.view_count is None or reel.view_count >= 0 else None,
-        hook_text=hook,
-        hook_type=kind,
-        power_words=power_words(hook)[:30],
-        emotional_triggers=emotional_triggers(hook)[:10],
-        effectiveness_score=effectiveness(hook, kind, reel.outlier_score),
-        why_it_works=why_it_works(hook, kind, reel.outlier_score, reel.view_count),
-    )
+        written = {
+            "profile_analysis": profile,
+            "individual_reel_analyses": reels,
+            "generated_hooks": hooks,
+            "complete_scripts": scripts,
+        }
+        # The summaries by the same rules as for the language model's sections (derived.py).
+        summaries = derived_sections(analysis_input, written, self.name, self._clock())
+        return validate_analysis({**written, **summaries}, hooks_count=analysis_input.hooks_count)
 
 
 def _by_outlier(reels: Sequence[ReelInput]) -> list[ReelInput]:

@@ -11,6 +11,9 @@ StrategyText = Annotated[str, StringConstraints(strip_whitespace=True, max_lengt
 
 DEFAULT_HOOKS_COUNT = 5
 MAX_HOOKS_COUNT = 20
+# Every fetched reel of a profile may be read (the fetch asks for at most 200).
+MAX_REELS_PER_PROFILE = 200
+MAX_COMPETITORS = 20  # the API takes 15
 
 
 class ReelInput(BaseModel):
@@ -30,6 +33,17 @@ class ReelInput(BaseModel):
     outlier_score: float = 0.0
     engagement_rate: float = 0.0
     date_posted: datetime | None = None
+    # The niche baseline (readmodel.niche_baselines): the reel's category and the median views of that
+    # category's reels posted in the same month; None when the reel is not categorised or has no baseline.
+    category: str | None = None
+    niche_median_views: float | None = None
+    niche_reels: int | None = None
+
+    @property
+    def niche_outlier_score(self) -> float | None:
+        if self.view_count is None or not self.niche_median_views or self.niche_median_views <= 0:
+            return None
+        return round(self.view_count / self.niche_median_views, 2)
 
 
 class ProfileInput(BaseModel):
@@ -49,7 +63,7 @@ class CompetitorInput(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     profile: ProfileInput
-    reels: list[ReelInput] = Field(default_factory=list)
+    reels: list[ReelInput] = Field(default_factory=list, max_length=MAX_REELS_PER_PROFILE)
 
 
 class ContentStrategy(BaseModel):
@@ -75,8 +89,9 @@ class AnalysisInput(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     primary: ProfileInput
-    primary_reels: list[ReelInput] = Field(default_factory=list)
-    competitors: list[CompetitorInput] = Field(default_factory=list)
+    # Every fetched reel of the creator, with its transcript where one was fetched.
+    primary_reels: list[ReelInput] = Field(default_factory=list, max_length=MAX_REELS_PER_PROFILE)
+    competitors: list[CompetitorInput] = Field(default_factory=list, max_length=MAX_COMPETITORS)
     content_strategy: ContentStrategy = Field(default_factory=ContentStrategy)
     # The job's analysis_settings as submitted; only the keys below are read.
     settings: dict[str, Any] = Field(default_factory=dict)

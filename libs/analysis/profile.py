@@ -6,10 +6,11 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
+from .creator import content_analysis, opportunities, profile_summary
 from .hooks import hook_of
 from .lexicon import CALL_TO_ACTION
 from .models import AnalysisInput, ReelInput
-from .results import ProfileAnalysis
+from .results import HookPattern, ProfileAnalysis, ReelAnalysis
 from .text import Terms, content_stems, key_of, sentences, shorten
 
 _PAIN_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -43,15 +44,27 @@ def profile_analysis(
     competitors: Terms,
     own_themes: list[str],
     topics: list[str],
+    own: Sequence[ReelAnalysis] = (),
+    patterns: Sequence[HookPattern] = (),
 ) -> ProfileAnalysis:
+    """`own`: the analyses of the creator's reels (every fetched one); `patterns`: the ranked hook patterns."""
     reels = analysis_input.all_reels()
+    identity, audience = _core_identity(analysis_input, own_themes), _audience(analysis_input, own_themes)
+    pains = pain_points(reels) or _fallback_pains(topics)
+    content = content_stems(analysis_input.content_strategy.contentType)
     return ProfileAnalysis(
-        core_identity=_core_identity(analysis_input, own_themes),
+        core_identity=identity,
         themes=own_themes,
-        audience=_audience(analysis_input, own_themes),
-        pain_points=pain_points(reels) or _fallback_pains(topics),
+        audience=audience,
+        pain_points=pains,
         unexplored_topics=topics,
         content_strategy_fit=_strategy_fit(analysis_input, primary),
+        profile_summary=profile_summary(
+            analysis_input, own, own_themes, competitors, identity, audience, pains
+        ),
+        top_performing_patterns=list(patterns),
+        new_content_opportunities=opportunities(topics, primary, competitors, patterns),
+        content_analysis=content_analysis(analysis_input, own, _share(analysis_input.primary_reels, content)),
     )
 
 

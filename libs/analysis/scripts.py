@@ -6,10 +6,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .hooks import hook_of
+from .hooks import hook_of, type_label
 from .lexicon import CALL_TO_ACTION
 from .models import ContentStrategy, ReelInput
 from .results import GeneratedHook, Script
+from .script_parts import breakdown, key_messages, marked_script, production_notes, shots, success_factors
 from .text import content_stems, content_words, key_of, sentences, shorten, stem, words
 
 WORDS_PER_SECOND = 2.5
@@ -101,14 +102,23 @@ def build_script(
             break
         steps = steps[:-1]
     used.update(steps)
+    # Four parts of at least a second each.
+    duration = max(4, round(count / WORDS_PER_SECOND))
+    structure = breakdown((hook.hook_text, problem, solution, call), duration)
     return Script(
         hook=hook.hook_text,
         problem=problem,
         solution=solution,
         call_to_action=call,
-        estimated_duration_seconds=max(1, round(count / WORDS_PER_SECOND)),
-        full_script=full,
+        estimated_duration_seconds=duration,
+        full_script=marked_script(structure),
         word_count=count,
+        title=shorten(f"{topic[:1].upper()}{topic[1:]}: a {type_label(hook.hook_type)} reel", 500),
+        structure_breakdown=structure,
+        key_messaging=key_messages(problem, steps, call),
+        visual_suggestions=shots(structure, steps, topic),
+        production_notes=production_notes(hook, structure, strategy),
+        success_factors=success_factors(hook),
     )
 
 

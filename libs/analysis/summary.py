@@ -15,22 +15,60 @@ from .results import (
     GeneratedHook,
     ReelAnalysis,
     Script,
-    ScriptsSummary,
+    ScriptsOverview,
+    ScriptSummaryItem,
     TopOutlier,
+    ViralIdea,
 )
 from .text import key_of, shorten
 from .topics import focus_keys
 
 
-def scripts_summary(hooks: Sequence[GeneratedHook], scripts: Sequence[Script]) -> ScriptsSummary:
+def scripts_overview(hooks: Sequence[GeneratedHook], scripts: Sequence[Script]) -> ScriptsOverview:
     used = Counter(hook.hook_type for hook in hooks)
     durations = [script.estimated_duration_seconds for script in scripts]
-    return ScriptsSummary(
+    return ScriptsOverview(
         total_scripts=len(scripts),
         average_duration_seconds=round(statistics.fmean(durations), 1) if durations else 0.0,
         hook_types_used={kind: used[kind] for kind in HOOK_TYPES if used[kind]},
         topics_covered=list(dict.fromkeys(hook.target_topic for hook in hooks)),
     )
+
+
+def scripts_summary(hooks: Sequence[GeneratedHook], scripts: Sequence[Script]) -> list[ScriptSummaryItem]:
+    # Not strict: a language model's document may pair them wrongly, which AnalysisData's cross-check
+    # names (one script per hook) and the chain sends back to the step at fault.
+    return [
+        ScriptSummaryItem(
+            script_number=number,
+            hook_id=hook.hook_id,
+            title=script.title,
+            hook=script.hook,
+            hook_type=hook.hook_type,
+            target_topic=hook.target_topic,
+            estimated_duration_seconds=script.estimated_duration_seconds,
+            word_count=script.word_count,
+        )
+        for number, (hook, script) in enumerate(zip(hooks, scripts, strict=False), 1)
+    ]
+
+
+def viral_ideas(hooks: Sequence[GeneratedHook]) -> list[ViralIdea]:
+    """One idea per generated hook; its confidence is the hook's estimated effectiveness over ten."""
+    return [
+        ViralIdea(
+            id=f"idea-{number}",
+            idea_text=shorten(
+                f"{hook.target_topic[:1].upper()}{hook.target_topic[1:]}: {hook.hook_text}", 500
+            ),
+            explanation=hook.why_it_fits,
+            confidence_score=round(hook.estimated_effectiveness / 10, 2),
+            power_words=hook.power_words_used,
+            hook_id=hook.hook_id,
+            target_topic=hook.target_topic,
+        )
+        for number, hook in enumerate(hooks, 1)
+    ]
 
 
 def analysis_summary(

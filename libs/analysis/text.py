@@ -6,7 +6,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from .lexicon import FILLER, NUMBER_WORDS, SHORT_TOPICS, STOPWORDS
 
@@ -46,7 +46,9 @@ def stem(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=8192)
 def key_of(phrase: str) -> Key:
+    # Cached: the same captions and transcripts are keyed by several steps of one analysis.
     return tuple(stem(word) for word in words(phrase))
 
 

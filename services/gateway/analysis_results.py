@@ -32,7 +32,6 @@ async def results(request: web.Request) -> web.Response:
         profile = await repository.primary_profile_record(conn, row["primary_username"])
         reels = await jobs.analysed_reels(conn, queue_id, row["analysis_run"])
     data = row["analysis_data"]
-    scripts = data.get("complete_scripts", [])
     return ok(
         {
             "analysis": {
@@ -51,24 +50,66 @@ async def results(request: web.Request) -> web.Response:
             },
             "primary_profile": jsonable(profile) if profile is not None else None,
             "analyzed_reels": [_reel(r) for r in reels],
-            "analysis_data": data,
-            **{
-                section: data.get(section)
-                for section in (
-                    "profile_analysis",
-                    "individual_reel_analyses",
-                    "generated_hooks",
-                    "complete_scripts",
-                    "scripts_summary",
-                    "analysis_summary",
-                )
-            },
-            "viral_ideas": [
-                {"hook": hook, "script": scripts[i] if i < len(scripts) else None}
-                for i, hook in enumerate(data.get("generated_hooks", []))
-            ],
+            **analysis_sections(data),
         }
     )
+
+
+def analysis_sections(data: dict[str, Any]) -> dict[str, Any]:
+    """The stored analysis_data, and its sections at the top level in the shape a frontend written for
+    the original reads (scripts_summary a list, viral_ideas with their own fields), also for old runs."""
+    return {
+        "analysis_data": data,
+        **{section: data.get(section) for section in SECTIONS},
+        "scripts_summary": scripts_summary(data),
+        "scripts_overview": data.get("scripts_overview") or _old_overview(data),
+        "viral_ideas": viral_ideas(data),
+    }
+
+
+SECTIONS = (
+    "profile_analysis",
+    "individual_reel_analyses",
+    "generated_hooks",
+    "complete_scripts",
+    "analysis_summary",
+)
+
+
+def scripts_summary(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The original's list; a run stored before it had this shape kept an object here (now
+    scripts_overview), and its list is rebuilt from the scripts."""
+    stored = data.get("scripts_summary")
+    if isinstance(stored, list):
+        return stored
+    hooks, scripts = data.get("generated_hooks", []), data.get("complete_scripts", [])
+    return [
+        {
+            "script_number": i + 1,
+            "hook": script.get("hook"),
+            "hook_type": hooks[i].get("hook_type") if i < len(hooks) else None,
+            "target_topic": hooks[i].get("target_topic") if i < len(hooks) else None,
+            "estimated_duration_seconds": script.get("estimated_duration_seconds"),
+            "word_count": script.get("word_count"),
+        }
+        for i, script in enumerate(scripts)
+    ]
+
+
+def _old_overview(data: dict[str, Any]) -> dict[str, Any] | None:
+    stored = data.get("scripts_summary")
+    return stored if isinstance(stored, dict) else None
+
+
+def viral_ideas(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each idea (id, idea_text, explanation, confidence_score, power_words) with its hook and script, as
+    before; a run stored before ideas had their own section gives the hook and script alone."""
+    hooks, scripts = data.get("generated_hooks", []), data.get("complete_scripts", [])
+    ideas = data.get("viral_ideas") or [{} for _ in hooks]
+    return [
+        {**idea, "hook": hook, "script": scripts[i] if i < len(scripts) else None}
+        for i, (idea, hook) in enumerate(zip(ideas, hooks, strict=False))
+    ]
 
 
 async def export(request: web.Request) -> web.Response:

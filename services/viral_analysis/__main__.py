@@ -23,7 +23,7 @@ def build(
 ) -> ServiceRuntime:
     runtime = ServiceRuntime("viral-analysis", settings)
     provider = provider or InstagramProvider.from_env()
-    engine = engine or engine_from_env()
+    engine = engine or engine_from_env(limits=settings.llm_limits())
     # Set by committed job changes, a due re-run and a finished run: the runner claims at once.
     wake = asyncio.Event()
     runner = AnalysisRunner(runtime.store, provider, engine, settings, wake)

@@ -4,15 +4,16 @@ given, what a finished run stores, and when a job runs again."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 import orjson
 from pydantic import BaseModel
 
 from libs.analysis import AnalysisInput, CompetitorInput, ContentStrategy, ProfileInput, ReelInput
+from libs.analysis.models import MAX_REELS_PER_PROFILE
 from libs.events.catalog import (
     AnalysisResult,
     AnalysisTriggered,
@@ -108,7 +109,27 @@ def profile_input(snapshot: ProfileSnapshot) -> ProfileInput:
     )
 
 
-def reel_input(username: str, reel: ReelSnapshot) -> ReelInput:
+@dataclass(frozen=True)
+class NicheBaseline:
+    """readmodel.niche_baselines for one reel: its category and that category's median views that month."""
+
+    category: str
+    median_views: float
+    reels: int
+
+
+def niche_buckets(reels: Sequence[tuple[str, ReelSnapshot]]) -> list[tuple[str, str, date]]:
+    """(content_id, username, month) of each (username, reel) posted on a known day: the baseline window
+    is the calendar month (UTC) the reel was posted in, as the projector keeps it."""
+    found = []
+    for username, reel in reels:
+        if reel.date_posted is not None and reel.view_count is not None:
+            posted = reel.date_posted.astimezone(UTC)
+            found.append((reel.content_id, username, date(posted.year, posted.month, 1)))
+    return found
+
+
+def reel_input(username: str, reel: ReelSnapshot, niche: NicheBaseline | None = None) -> ReelInput:
     return ReelInput(
         content_id=reel.content_id,
         shortcode=reel.shortcode,
@@ -122,7 +143,17 @@ def reel_input(username: str, reel: ReelSnapshot) -> ReelInput:
         outlier_score=reel.outlier_score,
         engagement_rate=reel.engagement_rate,
         date_posted=reel.date_posted,
+        category=niche.category if niche else None,
+        niche_median_views=niche.median_views if niche else None,
+        niche_reels=niche.reels if niche else None,
     )
+
+
+def primary_reels_read(primary: Fetched, primary_top: list[ReelSnapshot]) -> list[ReelSnapshot]:
+    """Every fetched reel of the creator, best outlier first, with the transcripts fetched for the top ones."""
+    spoken = {r.content_id: r.transcript for r in primary_top}
+    reels = sorted(primary[1], key=lambda r: (-r.outlier_score, r.content_id))[:MAX_REELS_PER_PROFILE]
+    return [r.model_copy(update={"transcript": spoken.get(r.content_id, r.transcript)}) for r in reels]
 
 
 def analysis_input(
@@ -131,13 +162,20 @@ def analysis_input(
     primary_top: list[ReelSnapshot],
     competitors: dict[str, Fetched],
     competitor_top: dict[str, list[ReelSnapshot]],
+    niches: Mapping[str, NicheBaseline] | None = None,
 ) -> AnalysisInput:
+    """The creator with every fetched reel (the profile analysis reads them all), each competitor with its
+    transcript-selected top reels (the hook patterns come from those), each reel with its niche baseline."""
+    niches = niches or {}
+    creator = primary[0].username
+    read = primary_reels_read(primary, primary_top)
     return AnalysisInput(
         primary=profile_input(primary[0]),
-        primary_reels=[reel_input(primary[0].username, r) for r in primary_top],
+        primary_reels=[reel_input(creator, r, niches.get(r.content_id)) for r in read],
         competitors=[
             CompetitorInput(
-                profile=profile_input(competitors[name][0]), reels=[reel_input(name, r) for r in reels]
+                profile=profile_input(competitors[name][0]),
+                reels=[reel_input(name, r, niches.get(r.content_id)) for r in reels],
             )
             for name, reels in competitor_top.items()
         ],

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import asyncpg
 import orjson
@@ -14,7 +14,7 @@ import orjson
 from libs.events.catalog import AnalysisRequested, AnalysisTriggered, AnalysisUpdated, Competitor
 from libs.events.db import connect
 from libs.leases import LeaseTable
-from services.viral_analysis.domain import Job
+from services.viral_analysis.domain import Job, NicheBaseline
 
 # A job is worked on while it is processing; its lease says by whom and until when.
 JOBS = LeaseTable("analysis.jobs", key="queue_id", held="status = 'processing'")
@@ -244,6 +244,31 @@ async def store_transcript(pool: asyncpg.Pool, shortcode: str, transcript: str |
         shortcode,
         transcript,
     )
+
+
+async def niche_baselines(
+    pool: asyncpg.Pool, buckets: list[tuple[str, str, date]]
+) -> dict[str, NicheBaseline]:
+    """Each reel's niche baseline, where the read model holds one: the reel's category (else its creator's
+    primary category) and the median views of that category's reels in the reel's month. The baseline
+    aggregates every creator's reels, which only the projector sees, so it is read where it is kept,
+    read-only, as the alerts service reads it; a reel never categorised has none."""
+    if not buckets:
+        return {}
+    ids, usernames, months = (list(column) for column in zip(*buckets, strict=True))
+    rows = await pool.fetch(
+        """SELECT q.content_id, b.category, b.median_views, b.reels
+           FROM unnest($1::text[], $2::text[], $3::date[]) AS q(content_id, username, month)
+           LEFT JOIN readmodel.content c ON c.content_id = q.content_id
+           LEFT JOIN readmodel.primary_profiles p ON p.username = q.username
+           JOIN readmodel.niche_baselines b
+             ON b.category = coalesce(c.category, p.primary_category) AND b.month = q.month
+           WHERE b.median_views > 0""",
+        ids,
+        usernames,
+        months,
+    )
+    return {r["content_id"]: NicheBaseline(r["category"], r["median_views"], r["reels"]) for r in rows}
 
 
 async def next_due_rerun(conn: asyncpg.Connection) -> tuple[str, int] | None:

@@ -35,6 +35,8 @@ from services.viral_analysis.domain import (
     analysis_input,
     analysis_result,
     next_scheduled_run,
+    niche_buckets,
+    primary_reels_read,
     transcript_candidates,
 )
 from services.viral_analysis.fetch import ContentFetcher, PrimaryUnavailable
@@ -186,14 +188,17 @@ class AnalysisRunner:
                 run, primary_candidates, competitor_candidates
             )
             await run.step("analysing hooks")
+            read = primary_reels_read(primary, primary_top)
+            theirs = [(name, r) for name, reels in competitor_top.items() for r in reels]
+            niches = await repository.niche_baselines(
+                run.pool, niche_buckets([*((primary[0].username, r) for r in read), *theirs])
+            )
             data = await self.engine.analyse(
-                analysis_input(job, primary, primary_top, competitors, competitor_top)
+                analysis_input(job, primary, primary_top, competitors, competitor_top, niches)
             )
             await run.step("generating hooks and scripts")
             await run.step("storing results")
-            await self._complete(
-                run, started_at, clock, primary[0].username, primary_top, competitor_top, data
-            )
+            await self._complete(run, started_at, clock, primary[0].username, read, competitor_top, data)
             return "completed"
         except (RunAborted, LeaseLost, asyncio.CancelledError):
             raise
@@ -216,7 +221,7 @@ class AnalysisRunner:
         started_at: datetime,
         clock: float,
         primary_username: str,
-        primary_top: list[ReelSnapshot],
+        primary_reels: list[ReelSnapshot],
         competitor_top: dict[str, list[ReelSnapshot]],
         data: AnalysisData,
     ) -> None:
@@ -226,7 +231,7 @@ class AnalysisRunner:
         result = analysis_result(
             job,
             primary_username=primary_username,
-            primary_top=primary_top,
+            primary_top=primary_reels,
             competitor_top=competitor_top,
             analysis_data=data,
             workflow_version=getattr(self.engine, "version", "local"),

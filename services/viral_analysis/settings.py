@@ -2,6 +2,12 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from libs.analysis.usage import (
+    DEFAULT_COMPLETION_PRICE_PER_1K,
+    DEFAULT_PROMPT_PRICE_PER_1K,
+    DEFAULT_TOKEN_BUDGET,
+    RunLimits,
+)
 from libs.runtime.config import ServiceSettings
 
 
@@ -20,3 +26,17 @@ class AnalysisSettings(ServiceSettings):
     transcript_fallback_factor: int = Field(default=3, ge=1, le=10)
     # A scheduled re-run looks only at competitor reels posted this recently.
     rerun_lookback_days: int = Field(default=30, ge=1, le=365)
+    # ANALYSIS_ENGINE=openai: tokens one run may use over all its steps and retries, and the prices (USD
+    # per 1,000 tokens; the defaults are gpt-4o-mini's) that give each run's recorded cost.
+    analysis_llm_token_budget: int = Field(default=DEFAULT_TOKEN_BUDGET, ge=1_000, le=10_000_000)
+    analysis_llm_prompt_price_per_1k: float = Field(default=DEFAULT_PROMPT_PRICE_PER_1K, ge=0, le=1_000)
+    analysis_llm_completion_price_per_1k: float = Field(
+        default=DEFAULT_COMPLETION_PRICE_PER_1K, ge=0, le=1_000
+    )
+
+    def llm_limits(self) -> RunLimits:
+        return RunLimits(
+            token_budget=self.analysis_llm_token_budget,
+            prompt_price_per_1k=self.analysis_llm_prompt_price_per_1k,
+            completion_price_per_1k=self.analysis_llm_completion_price_per_1k,
+        )

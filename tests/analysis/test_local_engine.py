@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -21,10 +22,36 @@ from libs.analysis import (
     validate_analysis,
 )
 from libs.analysis.hooks import hook_of
+from libs.analysis.results import Script
 from libs.analysis.text import key_of, sentences
 from tests.analysis.samples import GENERATED_AT, PARENT_STRATEGY, baker_input, without_transcripts
 
 REPO = Path(__file__).resolve().parents[2]
+MARKER = re.compile(r"^\[(\d+):(\d\d)-(\d+):(\d\d)\] (HOOK|PROBLEM|SOLUTION|CALL TO ACTION): ", re.M)
+
+
+def spoken(full_script: str) -> str:
+    return MARKER.sub("", full_script)
+
+
+def assert_timed(script: Script) -> None:
+    """The breakdown's seconds add up to the duration; the markers and the shots say the same times."""
+    parts = script.structure_breakdown.segments()
+    assert sum(segment.seconds for _, segment in parts) == script.estimated_duration_seconds
+    marks = [
+        (int(m[1]) * 60 + int(m[2]), int(m[3]) * 60 + int(m[4]), m[5])
+        for m in MARKER.finditer(script.full_script)
+    ]
+    assert marks == [
+        (segment.start_second, segment.end_second, name.replace("_", " ").upper()) for name, segment in parts
+    ]
+    assert [line.split(": ", 1)[1] for line in script.full_script.splitlines()] == [s.text for _, s in parts]
+    shots = script.visual_suggestions
+    assert shots[0].start_second == 0 and shots[-1].end_second == script.estimated_duration_seconds
+    assert all(a.end_second == b.start_second for a, b in itertools.pairwise(shots))
+    for shot in shots:
+        segment = getattr(script.structure_breakdown, shot.segment)
+        assert segment.start_second <= shot.start_second < shot.end_second <= segment.end_second
 
 
 def analyse(analysis_input: AnalysisInput) -> AnalysisData:
@@ -48,7 +75,8 @@ def assert_sound(data: AnalysisData, analysis_input: AnalysisInput, hooks: int =
             assert (hook.adapted_from.url, hook.adapted_from.username) == (source.url, source.username)
         assert hook.hook_text != hook.adapted_from.original_hook
         assert script.hook == hook.hook_text
-        assert script.word_count == len(script.full_script.split())
+        assert script.word_count == len(spoken(script.full_script).split())
+        assert_timed(script)
         assert 10 <= script.estimated_duration_seconds <= 60
     assert data.analysis_summary.engine == "local"
     assert data.analysis_summary.generated_at == GENERATED_AT
@@ -72,12 +100,11 @@ async def test_hand_written_input_gives_a_grounded_analysis() -> None:
     assert by_id["glutenfree.gina-1"].hook_type == "contrarian"
     assert by_id["crumbcoach-1"].hook_type == "how_to"
     assert by_id["crumbcoach-2"].hook_type == "story"
-    # The most effective competitor hook is adapted first.
-    best = max(
-        (item for item in data.individual_reel_analyses if not item.username.startswith("breadbyines")),
-        key=lambda item: item.effectiveness_score,
-    )
-    assert data.generated_hooks[0].adapted_from.content_id == best.content_id
+    # Every pattern wins at one competitor here, so the biggest multiple ranks first and is adapted first.
+    patterns = data.profile_analysis.top_performing_patterns
+    assert [p.hook_type for p in patterns][:3] == ["question", "contrarian", "how_to"]
+    assert data.generated_hooks[0].adapted_from.content_id == patterns[0].evidence[0].content_id
+    assert data.generated_hooks[0].pattern_rank == 1
 
 
 async def test_topics_come_from_competitors_and_the_strategy_not_from_what_the_creator_posts() -> None:

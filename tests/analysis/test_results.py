@@ -17,6 +17,8 @@ SECTIONS = {
     "generated_hooks",
     "complete_scripts",
     "scripts_summary",
+    "scripts_overview",
+    "viral_ideas",
     "analysis_summary",
 }
 
@@ -32,7 +34,7 @@ def broken(document: dict[str, Any], change: Any) -> dict[str, Any]:
     return copied
 
 
-def test_the_stored_json_has_exactly_the_six_sections_and_reads_back(document: dict[str, Any]) -> None:
+def test_the_stored_json_has_exactly_its_sections_and_reads_back(document: dict[str, Any]) -> None:
     assert set(document) == SECTIONS
     assert set(document["profile_analysis"]) == {
         "core_identity",
@@ -41,6 +43,10 @@ def test_the_stored_json_has_exactly_the_six_sections_and_reads_back(document: d
         "pain_points",
         "unexplored_topics",
         "content_strategy_fit",
+        "profile_summary",
+        "top_performing_patterns",
+        "new_content_opportunities",
+        "content_analysis",
     }
     assert set(document["generated_hooks"][0]["adapted_from"]) == {
         "content_id",
@@ -69,7 +75,25 @@ def test_the_stored_json_has_exactly_the_six_sections_and_reads_back(document: d
         (lambda d: d["complete_scripts"].pop(), "one per generated hook"),
         (lambda d: d["generated_hooks"][1].update(target_topic="knitting"), "not one of profile_analysis"),
         (lambda d: d["complete_scripts"][2].update(hook="Something else"), "must repeat"),
-        (lambda d: d["scripts_summary"].update(total_scripts=4), "total_scripts"),
+        (lambda d: d["scripts_overview"].update(total_scripts=4), "total_scripts"),
+        (lambda d: d["scripts_summary"].pop(), "one item per script"),
+        (lambda d: d["viral_ideas"][0].update(hook_id="hook-9"), "must name hook"),
+        (lambda d: d["generated_hooks"][1].update(hook_id="hook-1"), "hook_id must be unique"),
+        (lambda d: d["viral_ideas"][0].update(confidence_score=1.5), "less than or equal to 1"),
+        (
+            lambda d: d["complete_scripts"][0].update(
+                estimated_duration_seconds=d["complete_scripts"][0]["estimated_duration_seconds"] + 1
+            ),
+            "add up to",
+        ),
+        (
+            lambda d: d["complete_scripts"][0]["structure_breakdown"]["problem"].update(start_second=0),
+            "must start at",
+        ),
+        (lambda d: d["complete_scripts"][0]["visual_suggestions"].pop(), "at least 4|must end at"),
+        (lambda d: d["generated_hooks"][0].pop("effectiveness_evidence"), "effectiveness_evidence"),
+        (lambda d: d["profile_analysis"]["profile_summary"].update(vibe="x"), "vibe"),
+        (lambda d: d["individual_reel_analyses"][0].update(reel_type="other"), "reel_type"),
         (lambda d: d["analysis_summary"].update(key_insights=["only one"]), "at least 3"),
         (lambda d: d["profile_analysis"].update(core_identity="x" * 2001), "at most 2000"),
         (lambda d: d["analysis_summary"].pop("top_outlier"), "top_outlier"),

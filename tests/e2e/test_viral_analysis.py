@@ -19,6 +19,7 @@ from tests.provider.provider_harness import NOW, RunningSimulator
 from tests.support import infra
 from tests.support.processes import ServiceProcess
 from tests.support.runtime import running
+from tests.support.shapes import load_shape, shape_problems
 
 ADMIN = {"Authorization": "Bearer test-admin-token"}
 STRATEGY = {
@@ -116,6 +117,11 @@ async def test_five_competitor_job_completes_with_monotonic_progress_and_serves_
     assert len(results["generated_hooks"]) == 5 and len(results["complete_scripts"]) == 5
     for section in ("profile_analysis", "individual_reel_analyses", "scripts_summary", "analysis_summary"):
         assert results[section], section
+    # A frontend written for the original's results response finds every field it read, typed as it was.
+    assert shape_problems(results, load_shape("original_results_shape.json")) == []
+    # The profile analysis read every fetched reel of the creator, not only the transcribed ones.
+    primary_reels = [r for r in results["analyzed_reels"] if r["reel_type"] == "primary"]
+    assert results["profile_analysis"]["content_analysis"]["reels_analyzed"] == len(primary_reels) > 3
     assert results["primary_profile"]["username"] == "fitwithmaya"
     assert len(results["viral_ideas"]) == 5
     competitor_reels = [r for r in results["analyzed_reels"] if r["reel_type"] == "competitor"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from pydantic import BaseModel
 
@@ -12,11 +12,13 @@ from services.viral_analysis.domain import (
     PROGRESS,
     STEPS,
     Job,
+    NicheBaseline,
     analysis_input,
     analysis_result,
     analysis_type,
     next_scheduled_run,
     next_transcript_batch,
+    niche_buckets,
     pick_with_transcripts,
     profile_input,
     reel_input,
@@ -145,15 +147,35 @@ def test_a_reel_goes_to_the_engine_with_its_caption_and_owner() -> None:
     assert given.content_id == "c07" and given.outlier_score == 3.5 and given.like_count == 7
 
 
-def test_the_engine_is_given_the_top_reels_of_each_profile_and_the_job_strategy() -> None:
-    primary = (profile("fitwithmaya"), [reel(1), reel(2)])
-    competitors = {"amy": (profile("amy"), [reel(3)]), "max": (profile("max"), [reel(4)])}
-    given = analysis_input(job(), primary, [reel(1)], competitors, {"max": [reel(4)], "amy": [reel(3)]})
-    assert given.primary.username == "fitwithmaya" and [r.shortcode for r in given.primary_reels] == ["s01"]
+def test_the_engine_is_given_every_creator_reel_the_competitors_top_reels_and_the_job_strategy() -> None:
+    primary = (profile("fitwithmaya"), [reel(1, score=0.5), reel(2, score=2.0)])
+    competitors = {"amy": (profile("amy"), [reel(3), reel(5)]), "max": (profile("max"), [reel(4)])}
+    top = [reel(1, score=0.5, transcript="spoken one")]
+    given = analysis_input(job(), primary, top, competitors, {"max": [reel(4)], "amy": [reel(3)]})
+    # Every fetched reel of the creator, best first, with the transcript fetched for the selected one.
+    assert given.primary.username == "fitwithmaya" and [r.shortcode for r in given.primary_reels] == [
+        "s02",
+        "s01",
+    ]
+    assert [r.transcript for r in given.primary_reels] == [None, "spoken one"]
     assert [c.profile.username for c in given.competitors] == ["max", "amy"]
     assert [r.username for c in given.competitors for r in c.reels] == ["max", "amy"]
     assert given.content_strategy.contentType == "Home workouts"
     assert given.settings == {"hooks_count": 5}
+
+
+def test_each_reel_carries_its_niche_baseline_when_the_read_model_has_one() -> None:
+    posted = reel(3).model_copy(update={"date_posted": datetime(2026, 2, 28, 23, 30, tzinfo=UTC)})
+    undated = reel(4).model_copy(update={"date_posted": None})
+    assert niche_buckets([("amy", posted), ("amy", undated)]) == [("c03", "amy", date(2026, 2, 1))]
+    primary = (profile("fitwithmaya"), [reel(1)])
+    competitors = {"amy": (profile("amy"), [posted])}
+    niches = {"c03": NicheBaseline("fitness", 40.0, 120)}
+    given = analysis_input(job(), primary, [], competitors, {"amy": [posted]}, niches)
+    theirs, own = given.competitors[0].reels[0], given.primary_reels[0]
+    assert (theirs.category, theirs.niche_median_views, theirs.niche_reels) == ("fitness", 40.0, 120)
+    assert theirs.niche_outlier_score == round(100 / 40, 2)
+    assert own.category is None and own.niche_outlier_score is None
 
 
 def test_a_result_lists_the_primary_reels_first_and_counts_what_was_read() -> None:
