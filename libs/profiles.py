@@ -26,6 +26,7 @@ class ProfileState:
     completed_at: datetime | None = None
     attempts: int = 0
     error_message: str | None = None
+    error_code: str | None = None  # why the last attempt failed (ProfileIngestFailed's)
     first_completed_at: datetime | None = None
 
     @property
@@ -50,7 +51,7 @@ def fold(events: list[Envelope]) -> ProfileState:
                 state.priority = p["priority"]
                 state.source = p["source"]
                 state.requested_at = e.occurred_at
-                state.started_at = state.completed_at = state.error_message = None
+                state.started_at = state.completed_at = state.error_message = state.error_code = None
                 state.attempts = 0
             case "ProfileRequestPromoted":
                 state.priority = p["priority"]
@@ -62,12 +63,13 @@ def fold(events: list[Envelope]) -> ProfileState:
                 state.status = "pending" if p["will_retry"] else "failed"
                 state.attempts = p["attempts"]
                 state.error_message = p["reason"]
+                state.error_code = p.get("error_code")
                 if not p["will_retry"]:
                     state.completed_at = e.occurred_at
             case "ProfileIngested":
                 state.status = "completed"
                 state.attempts = p["attempts"]
                 state.completed_at = e.occurred_at
-                state.error_message = None
+                state.error_message = state.error_code = None
                 state.first_completed_at = state.first_completed_at or e.occurred_at
     return state

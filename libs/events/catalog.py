@@ -222,6 +222,43 @@ class ProfileIngestFailed(Event):
     error_code: str = Field(max_length=100)
 
 
+# The competitor picker's similar accounts of one username, fetched on demand: stream similar-<username>.
+# A request is answered by exactly one of Fetched or FetchFailed; the gateway appends a new request only
+# when none is pending.
+
+
+def similar_stream(username: str) -> str:
+    return f"similar-{username}"
+
+
+@event
+class SimilarAccountsRequested(Event):
+    """The picker asks for a username's similar accounts (GET /api/profile/{username}/similar-fast)."""
+
+    username: Username
+    request_id: str = Field(pattern=r"^[0-9a-f]{8}$")
+    # On profile-ingest's priority work queue (AMQP priority from it); the picker asks HIGH.
+    priority: Priority
+
+
+@event
+class SimilarAccountsFetched(Event):
+    username: Username
+    request_id: str
+    duration_ms: int = Field(ge=0)
+    accounts: list[SimilarAccount] = Field(default_factory=list, max_length=200)
+
+
+@event
+class SimilarAccountsFetchFailed(Event):
+    """No retry: a person is waiting, and their next call asks again (a gone account is remembered)."""
+
+    username: Username
+    request_id: str
+    reason: str = Field(max_length=2000)
+    error_code: str = Field(max_length=100)
+
+
 # Viral ideas analysis: stream analysis-<queue_id>
 
 

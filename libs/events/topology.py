@@ -28,7 +28,8 @@ class Subscription:
     lane_of: str | None = None
 
 
-_PROFILE_REQUESTS = ("ProfileRequested", "ProfileRequestPromoted")
+# The profile work queue's work: profile requests, and the picker's on-demand similar accounts.
+_PROFILE_WORK = ("ProfileRequested", "ProfileRequestPromoted", "SimilarAccountsRequested")
 _ALERTS = (
     "WatchStarted", "WatchStopped", "ProfileIngested", "OutlierDetected", "WebhookRegistered", "WebhookRemoved",
     "WebhookRedeliveryRequested",
@@ -38,10 +39,10 @@ SUBSCRIPTIONS: dict[str, Subscription] = {
     s.consumer: s
     for s in (
         # The profile work queue: a classic priority queue so a HIGH request overtakes queued MEDIUM ones.
-        Subscription("profile-ingest", _PROFILE_REQUESTS, max_priority=10),
+        Subscription("profile-ingest", _PROFILE_WORK, max_priority=10),
         # LOW requests, which profile-ingest moves out of its work queue so that they never hold the
         # capacity a HIGH request needs, and starts only while no HIGH or MEDIUM work is in hand.
-        Subscription("profile-ingest-low", _PROFILE_REQUESTS, lane_of="profile-ingest"),
+        Subscription("profile-ingest-low", _PROFILE_WORK, lane_of="profile-ingest"),
         Subscription(
             "viral-analysis",
             ("AnalysisRequested", "AnalysisTriggered", "AnalysisCancelled", "AnalysisUpdated"),
@@ -178,13 +179,22 @@ LIVE_ANALYSIS_EVENTS: tuple[str, ...] = (
 )
 # And a user's alerts as they are found (GET /api/alerts/events).
 LIVE_ALERT_EVENTS: tuple[str, ...] = ("OutlierDetected",)
+# And what the competitor picker waits for (services/gateway/projection_wait.py): an on-demand fetch's
+# result, and a profile ingestion's end (ProfileCategorised is committed with every ProfileIngested and is
+# small; the ingestion itself carries a profile's reels).
+LIVE_PICKER_EVENTS: tuple[str, ...] = (
+    "SimilarAccountsFetched",
+    "SimilarAccountsFetchFailed",
+    "ProfileCategorised",
+    "ProfileIngestFailed",
+)
 
 
 async def declare_live_queue(
     channel: AbstractChannel,
     topology: Topology,
     listener: str,
-    bindings: tuple[str, ...] = LIVE_ANALYSIS_EVENTS + LIVE_ALERT_EVENTS,
+    bindings: tuple[str, ...] = LIVE_ANALYSIS_EVENTS + LIVE_ALERT_EVENTS + LIVE_PICKER_EVENTS,
     max_length: int = 10_000,
 ) -> AbstractQueue:
     """An exclusive, auto-deleted queue of one process bound to `bindings`: a live view, not work.

@@ -21,6 +21,7 @@ from services.gateway.analysis_status import read_job_status
 from services.gateway.errors import ApiError
 from services.gateway.identity import caller, may_see
 from services.gateway.live import CLOSE, HEARTBEAT, LiveEvent, LiveEventListener, LiveHub, Subscriber
+from services.gateway.projection_wait import WAITS, ProjectionWaits
 from services.gateway.repository import analyses as jobs
 from services.gateway.validation import parse_session_id
 
@@ -37,6 +38,7 @@ _SNAPSHOT_ATTEMPTS = 3
 def attach(app: web.Application) -> None:
     """The hub lives with the app: started with it, and its streams ended when the server shuts down."""
     settings = app[keys.SETTINGS]
+    app[WAITS] = ProjectionWaits()  # the competitor picker's, woken by the same listener
     app[HUB] = LiveHub(
         max_clients=settings.sse_max_clients,
         buffer=settings.sse_client_buffer,
@@ -48,7 +50,7 @@ def attach(app: web.Application) -> None:
         app[HUB].start()
         runtime = app[keys.RUNTIME]
         assert runtime.amqp is not None, "the runtime connects to the broker before serving HTTP"
-        app[LISTENER] = LiveEventListener(app[HUB], runtime.amqp, runtime.topology)
+        app[LISTENER] = LiveEventListener(app[HUB], runtime.amqp, runtime.topology, app[WAITS])
         await app[LISTENER].start()
 
     async def end_streams(app: web.Application) -> None:

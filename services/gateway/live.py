@@ -18,7 +18,8 @@ from prometheus_client import Counter, Gauge
 
 from libs.events.catalog import Event
 from libs.events.envelope import Envelope, NewerSchemaVersion, PoisonMessage
-from libs.events.topology import Topology, declare_live_queue
+from libs.events.topology import LIVE_PICKER_EVENTS, Topology, declare_live_queue
+from services.gateway.projection_wait import ProjectionWaits
 
 log = structlog.get_logger(__name__)
 
@@ -206,8 +207,15 @@ class LiveEventListener:
     """Consumes this process's live queue without acks or inbox: a missed message only means a stale
     screen until the next event or reconnect, and each stream drops what it has already sent."""
 
-    def __init__(self, hub: LiveHub, amqp: AbstractRobustConnection, topology: Topology) -> None:
+    def __init__(
+        self,
+        hub: LiveHub,
+        amqp: AbstractRobustConnection,
+        topology: Topology,
+        waits: ProjectionWaits | None = None,
+    ) -> None:
         self.hub = hub
+        self.waits = waits
         self.amqp = amqp
         self.topology = topology
         self.listener = f"gateway-{uuid.uuid4().hex[:12]}"
@@ -234,6 +242,13 @@ class LiveEventListener:
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         # No await in here: deliveries are dispatched in the order they arrived.
+        if message.type in LIVE_PICKER_EVENTS:
+            # A fetch's result: wakes who waits for its projection, by the stream id in the headers
+            # (the body is never decoded here).
+            stream_id = (message.headers or {}).get("stream_id")
+            if self.waits is not None and isinstance(stream_id, str):
+                self.waits.wake(stream_id)
+            return
         try:
             envelope = Envelope.from_json(message.body)
             if envelope.event_type == "OutlierDetected":

@@ -76,6 +76,10 @@ class GatewaySettings(ServiceSettings):
     auth_dev_token_ttl_s: int = Field(default=3600, ge=60, le=86_400)
     # A profile fetched (by a request or an analysis) this recently is not fetched again on request.
     profile_freshness_hours: int = Field(default=168, ge=1, le=8760)
+    # The competitor picker (services/gateway/picker.py): similar accounts fetched on demand are served
+    # this long; a request that needs a fetch waits up to PICKER_WAIT_S for it, then answers 202.
+    picker_cache_hours: float = Field(default=24.0, gt=0, le=168)
+    picker_wait_s: float = Field(default=8.0, ge=0, le=30)
     # Analyses one user may have queued or running at once (creations and re-runs beyond: 429).
     max_running_analyses_per_user: int = Field(default=3, ge=1, le=1000)
     # Boards (services/gateway/boards.py): per user, and items per board; beyond them 409.

@@ -149,6 +149,14 @@ def query_int(request: web.Request, name: str, default: int, low: int, high: int
     return value
 
 
+def query_bool(request: web.Request, name: str) -> bool:
+    """`true` or `false` (absent: false), as the discovery feed takes its booleans."""
+    raw = request.query.get(name, "false")
+    if raw not in ("true", "false"):
+        raise ApiError(400, "INVALID_PARAMETER", f"{name} must be true or false.")
+    return raw == "true"
+
+
 @web.middleware
 async def input_guard(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -6,6 +6,7 @@ original LOW message and its HIGH promotion) are never worked on at once, and a 
 releases it with its database session; a delivery that finds it held comes back after a delay, and
 finds it done or free. Each step commits its state and its events together: the fetched profile's
 ProfileIngested with the ProfileCategorised and ReelsCategorised of its classification.
+The competitor picker's SimilarAccountsRequested is one provider call (similar.py).
 """
 
 from __future__ import annotations
@@ -20,9 +21,15 @@ import structlog
 
 from libs.analysis import Classifier
 from libs.events import Deferred, Envelope, EventStore, NewEvent, WrongExpectedVersion
-from libs.events.catalog import Event, ProfileRequested, ProfileRequestPromoted, profile_stream
+from libs.events.catalog import (
+    Event,
+    ProfileRequested,
+    ProfileRequestPromoted,
+    SimilarAccountsRequested,
+    profile_stream,
+)
 from libs.instagram import InstagramProvider
-from services.profile_ingest import domain, repository
+from services.profile_ingest import domain, repository, similar
 from services.profile_ingest.domain import Request
 from services.profile_ingest.fetch import fetch_profile
 from services.profile_ingest.lanes import HighFirst
@@ -71,9 +78,25 @@ async def _claim_and_ingest(
                 await repository.unlock_request(conn, event.request_id)
 
 
+async def on_similar_requested(
+    ingestion: Ingestion, pool: asyncpg.Pool, envelope: Envelope, event: SimilarAccountsRequested
+) -> None:
+    """The competitor picker's on-demand similar accounts (similar.py), under the same HIGH gate."""
+    if await similar.answered(ingestion.store, pool, envelope):
+        log.info("similar.already_answered", username=event.username, request_id=event.request_id)
+        return
+    if event.priority == "LOW":
+        answer = await similar.fetch(ingestion.provider, event)
+    else:
+        with ingestion.gate.working():
+            answer = await similar.fetch(ingestion.provider, event)
+    await similar.record(ingestion.store, pool, envelope, answer)
+
+
 HANDLERS: Mapping[type[Event], Callable[..., Awaitable[None]]] = {
     ProfileRequested: on_requested,
     ProfileRequestPromoted: on_requested,
+    SimilarAccountsRequested: on_similar_requested,
 }
 
 

@@ -4,12 +4,12 @@ On a cluster the profile work queue is a classic priority queue on one node (lib
 While that node is down, RabbitMQ 3.10 confirms a ProfileRequested that the other, replicated queues
 took (the projector's, the crawler's) and drops the work queue's copy: the relay cannot tell, and the
 request would wait for ever. So each replica probes the work queue every PROFILE_QUEUE_PROBE_S, and
-when the queue answers again after failing, sends it, directly, every request published during the
-outage (PROFILE_QUEUE_REDRIVE_SLACK_S either side, for the clocks of this host and the database's)
-whose stream has no ingestion or failure after it. A copy that was not lost is a duplicate, and the
-request's claim and recorded state drop it (handlers.py), so sending too much is safe and sending too
-little is not. A probe that fails because this replica's own connection is down counts as an outage
-too: it only costs duplicates.
+when the queue answers again after failing, sends it, directly, every request (a profile's, or a
+picker's similar accounts) published during the outage (PROFILE_QUEUE_REDRIVE_SLACK_S either side,
+for the clocks of this host and the database's) whose stream has no outcome after it. A copy that
+was not lost is a duplicate, and the request's claim and recorded state drop it (handlers.py), so
+sending too much is safe and sending too little is not. A probe that fails because this replica's own
+connection is down counts as an outage too: it only costs duplicates.
 """
 
 from __future__ import annotations
@@ -43,15 +43,17 @@ PROBE_TIMEOUT_S = 5.0
 # connection).
 _BROKER_ERRORS = (aio_pika.exceptions.AMQPError, ConnectionError, OSError, RuntimeError, TimeoutError)
 
-# The predicate repeats migration 018's partial index, so the planner uses it.
+# The predicate repeats migration 018's partial index, so the planner uses it. Each request type's
+# stream ends with its own outcomes (profile-*: ingested or failed; similar-*: fetched or failed).
 _UNFINISHED = f"""
 SELECT {_COLUMNS} FROM eventstore.events r
-WHERE r.event_type IN ('ProfileRequested', 'ProfileRequestPromoted')
+WHERE r.event_type IN ('ProfileRequested', 'ProfileRequestPromoted', 'SimilarAccountsRequested')
   AND r.published_at BETWEEN $1 AND $2
   AND NOT EXISTS (
       SELECT 1 FROM eventstore.events t
       WHERE t.stream_id = r.stream_id AND t.stream_version > r.stream_version
-        AND t.event_type IN ('ProfileIngested', 'ProfileIngestFailed'))
+        AND t.event_type IN ('ProfileIngested', 'ProfileIngestFailed', 'SimilarAccountsFetched',
+                             'SimilarAccountsFetchFailed'))
 ORDER BY r.position
 """
 

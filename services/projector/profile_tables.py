@@ -134,13 +134,14 @@ async def profile_ingest_failed(conn: asyncpg.Connection, e: Envelope) -> None:
     p = e.payload
     await conn.execute(
         """UPDATE profile_queue SET status = $2, attempts = $3, error_message = $4, updated_at = $5,
-                  completed_at = CASE WHEN $2 = 'FAILED' THEN $5 ELSE completed_at END
+                  completed_at = CASE WHEN $2 = 'FAILED' THEN $5 ELSE completed_at END, error_code = $6
            WHERE request_id = $1""",
         p["request_id"],
         "PENDING" if p["will_retry"] else "FAILED",
         p["attempts"],
         p["reason"],
         e.occurred_at,
+        p["error_code"],
     )
 
 
@@ -153,7 +154,7 @@ async def profile_ingested_ahead_of(conn: asyncpg.Connection, e: Envelope, ahead
     p = e.payload
     await conn.execute(
         """UPDATE profile_queue SET status = 'COMPLETED', attempts = $2, error_message = NULL,
-                  completed_at = $3, updated_at = $3
+                  error_code = NULL, completed_at = $3, updated_at = $3
            WHERE request_id = $1""",
         p["request_id"],
         p["attempts"],

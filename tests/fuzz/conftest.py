@@ -110,6 +110,8 @@ def fuzz_gateway(template_db: str, amqp_url: str) -> Iterator[BackgroundGateway]
         rate_limit_analyses=None,
         rate_limit_reruns=None,
         rate_limit_profiles=None,
+        # No worker fetches here: the competitor picker's calls answer 202 after this wait.
+        picker_wait_s=0.1,
     )
     try:
         with BackgroundGateway(settings, seed=seed_examples) as gateway:

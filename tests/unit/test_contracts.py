@@ -90,6 +90,19 @@ VALID_PAYLOADS: dict[str, dict[str, Any]] = {
         "reason": "User not found",
         "error_code": "PROFILE_NOT_FOUND",
     },
+    "SimilarAccountsRequested": {"username": "fitwithmaya", "request_id": "5e6f7a8b", "priority": "HIGH"},
+    "SimilarAccountsFetched": {
+        "username": "fitwithmaya",
+        "request_id": "5e6f7a8b",
+        "duration_ms": 180,
+        "accounts": [{"username": "glow.mia", "full_name": "Mia", "followers": 81_000, "is_private": False}],
+    },
+    "SimilarAccountsFetchFailed": {
+        "username": "private_diary",
+        "request_id": "5e6f7a8c",
+        "reason": "Account 'private_diary' is private",
+        "error_code": "ACCOUNT_PRIVATE",
+    },
     "AnalysisRequested": {
         "queue_id": QUEUE_ID,
         "session_id": "session-42",
@@ -217,6 +230,8 @@ INVALID_PAYLOADS: list[tuple[str, dict[str, Any]]] = [
     ("ProfileRequested", {"priority": "URGENT"}),
     ("ProfileRequested", {"request_id": "XYZ"}),
     ("ProfileIngestStarted", {"attempt": 0}),
+    ("SimilarAccountsRequested", {"priority": "NOW"}),
+    ("SimilarAccountsFetched", {"accounts": [{"username": f"a{i}"} for i in range(201)]}),
     (
         "AnalysisRequested",
         {"competitors": [{"username": f"c{i}", "selection_method": "manual"} for i in range(16)]},

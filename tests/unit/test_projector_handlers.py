@@ -11,9 +11,12 @@ from services.projector import (
     category_tables,
     crawl_tables,
     discovery_tables,
+    picker_tables,
     profile_tables,
 )
 from services.projector.handlers import CONSUMER, HANDLERS
+
+TABLE_MODULES = (alert_tables, analysis_tables, category_tables, crawl_tables, picker_tables, profile_tables)
 
 
 def test_the_handler_map_covers_the_catalogue_exactly() -> None:
@@ -26,9 +29,7 @@ def test_the_handler_map_satisfies_the_projectors_every_event_binding() -> None:
 
 
 def test_every_projection_is_a_table_module_coroutine_taking_a_connection_and_an_envelope() -> None:
-    modules = {
-        m.__name__ for m in (alert_tables, analysis_tables, category_tables, crawl_tables, profile_tables)
-    }
+    modules = {m.__name__ for m in TABLE_MODULES}
     for event_class, projection in HANDLERS.items():
         assert inspect.iscoroutinefunction(projection), event_class
         assert projection.__module__ in modules, event_class
@@ -36,7 +37,7 @@ def test_every_projection_is_a_table_module_coroutine_taking_a_connection_and_an
 
 
 def test_the_table_modules_hold_no_handler_maps_of_their_own() -> None:
-    for module in (analysis_tables, category_tables, crawl_tables, discovery_tables, profile_tables):
+    for module in (*TABLE_MODULES, discovery_tables):
         maps = [
             name
             for name, value in vars(module).items()
