@@ -59,6 +59,7 @@ FLOWS: dict[str, Flow] = {
     "SimilarAccountsRequested": Flow("similar-<username>", ("gateway",)),
     "SimilarAccountsFetched": Flow("similar-<username>", ("profile-ingest",)),
     "SimilarAccountsFetchFailed": Flow("similar-<username>", ("profile-ingest",)),
+    "MediaStored": Flow("media-<username>", ("profile-ingest",)),
     "AnalysisRequested": Flow("analysis-<queue_id>", ("gateway",)),
     "AnalysisTriggered": Flow("analysis-<queue_id>", ("gateway", "viral-analysis")),
     "AnalysisCancelled": Flow("analysis-<queue_id>", ("gateway",)),

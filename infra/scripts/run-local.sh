@@ -40,6 +40,9 @@ RUN_DIR="${RUN_DIR:-.run}"
 OPS_PORT_BASE="${OPS_PORT_BASE:-8001}"
 mkdir -p "$RUN_DIR"
 $PY -m libs.events.migrate
+# Copies of the provider's images in a directory (profile-ingest writes, the gateway serves).
+export MEDIA_STORE="${MEDIA_STORE:-file}"
+export MEDIA_DIR="${MEDIA_DIR:-$RUN_DIR/media}"
 
 pids=()
 start() {
@@ -55,11 +58,15 @@ stop_all() {
 }
 trap stop_all INT TERM EXIT
 
+# The simulator serves its images on its own /cdn, on loopback over http: profile-ingest may copy from
+# there (MEDIA_ALLOW_LOOPBACK, development only, never in containers).
+media_from=()
 if [ -z "${RAPIDAPI_KEY:-}" ]; then
-    start simulator $PY -m infra.simulator --port "$SIM_PORT"
+    start simulator SIM_CDN_URL="http://127.0.0.1:$SIM_PORT/cdn" $PY -m infra.simulator --port "$SIM_PORT"
+    media_from=(MEDIA_ALLOWED_HOSTS="${MEDIA_ALLOWED_HOSTS:-127.0.0.1}" MEDIA_ALLOW_LOOPBACK=1)
 fi
 start projector OPS_PORT=$((OPS_PORT_BASE + 3)) $PY -m services.projector
-start profile-ingest OPS_PORT=$OPS_PORT_BASE $PY -m services.profile_ingest
+start profile-ingest OPS_PORT=$OPS_PORT_BASE "${media_from[@]}" $PY -m services.profile_ingest
 start viral-analysis OPS_PORT=$((OPS_PORT_BASE + 1)) $PY -m services.viral_analysis
 start crawler OPS_PORT=$((OPS_PORT_BASE + 2)) $PY -m services.crawler
 start alerts OPS_PORT=$((OPS_PORT_BASE + 4)) WEBHOOK_ALLOW_LOOPBACK=1 $PY -m services.alerts

@@ -9,7 +9,7 @@ from http import HTTPStatus
 
 from aiohttp import web
 
-from . import shapes
+from . import cdn, shapes
 from .codes import parse_reel_code, parse_shortcode, parse_username
 from .config import SimulatorConfig
 from .control import STATE, add_control_routes, json_response
@@ -45,6 +45,7 @@ def create_app(config: SimulatorConfig | None = None) -> web.Application:
     app.router.add_get("/get_media_data.php", get_media)
     app.router.add_get("/get_ig_similar_accounts.php", get_similar_accounts)
     app.router.add_get("/transcript", get_transcript)
+    app.router.add_get("/cdn/{path:.+}", cdn.get_image)
     add_control_routes(app)
     return app
 
@@ -52,7 +53,7 @@ def create_app(config: SimulatorConfig | None = None) -> web.Application:
 @web.middleware
 async def provider_behaviour(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Latency, the API key check, the rate limit and injected failures, in the provider's order."""
-    if request.path.startswith("/__sim/"):
+    if request.path.startswith(("/__sim/", "/cdn/")):
         return await handler(request)
     state = request.app[STATE]
     username = await _subject(request)
@@ -94,7 +95,7 @@ async def get_profile(request: web.Request) -> web.Response:
     name = await _account(request, private_ok=True)
     if isinstance(name, web.Response):
         return name
-    return json_response(shapes.profile(creator(_seed(request), name)))
+    return json_response(shapes.profile(creator(_seed(request), name), _cdn(request)))
 
 
 async def get_reels(request: web.Request) -> web.Response:
@@ -107,7 +108,9 @@ async def get_reels(request: web.Request) -> web.Response:
     offset, end = window
     reels = _reels(request, name)
     next_token = _encode_token(end) if end < len(reels) else None
-    return json_response(shapes.reels_page(creator(_seed(request), name), reels[offset:end], next_token))
+    return json_response(
+        shapes.reels_page(creator(_seed(request), name), reels[offset:end], next_token, _cdn(request))
+    )
 
 
 async def get_posts(request: web.Request) -> web.Response:
@@ -123,7 +126,7 @@ async def get_posts(request: web.Request) -> web.Response:
     items, more = grid_page(seed, name, config.reference_ts(), offset, end, config.growth_from_ts())
     next_token = _encode_token(end) if more else None
     page = shapes.posts_page(
-        creator(seed, name), items, next_token, lambda post: post_caption(seed, name, post)
+        creator(seed, name), items, next_token, lambda post: post_caption(seed, name, post), _cdn(request)
     )
     return json_response(page)
 
@@ -133,7 +136,7 @@ async def get_media(request: web.Request) -> web.Response:
     if found is None:
         return json_response(shapes.MEDIA_NOT_FOUND)
     name, reel = found
-    return json_response(shapes.media_data(creator(_seed(request), name), reel))
+    return json_response(shapes.media_data(creator(_seed(request), name), reel, _cdn(request)))
 
 
 async def get_similar_accounts(request: web.Request) -> web.Response:
@@ -143,7 +146,7 @@ async def get_similar_accounts(request: web.Request) -> web.Response:
     seed = _seed(request)
     accounts = similar_to(seed, name)
     fields = similar_fields(seed, name, len(accounts))
-    return json_response(shapes.similar_accounts(accounts, similar_shape(seed, name), fields))
+    return json_response(shapes.similar_accounts(accounts, similar_shape(seed, name), fields, _cdn(request)))
 
 
 async def get_transcript(request: web.Request) -> web.Response:
@@ -233,6 +236,10 @@ def _failure(status: int, retry_after_s: int) -> web.Response:
     except ValueError:
         phrase = "Error"
     return json_response({"message": phrase}, status)
+
+
+def _cdn(request: web.Request) -> str:
+    return request.app[STATE].config.cdn_url or shapes.DEFAULT_CDN
 
 
 def _seed(request: web.Request) -> int:

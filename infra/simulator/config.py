@@ -23,6 +23,13 @@ class SimulatorConfig:
     # The instant the world stops being dated back from `now` and starts to grow (growth.py): None keeps
     # the world a function of `now` alone, as every test and demo written before growth expects.
     growth_from: datetime | None = field(default=None)
+    # Where image URLs point (profile pictures, thumbnails, post images). None keeps the unreachable
+    # cdn.simulator.invalid; set it to this simulator's own /cdn (such as http://127.0.0.1:8100/cdn) and
+    # it serves the images there (cdn.py).
+    cdn_url: str | None = None
+    # How /cdn answers: "served" (PNG bytes), "expired" (403, as the provider's signed URLs do once they
+    # expire), "not_image" (an HTML page) or "oversized" (a 12 MiB PNG).
+    images: str = "served"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SimulatorConfig:
@@ -34,6 +41,7 @@ class SimulatorConfig:
             rate_limit_per_minute=int(env.get("SIM_RATE_LIMIT_PER_MINUTE") or 0),
             now=_parse_time(env.get("SIM_NOW")),
             growth_from=_parse_time(env.get("SIM_GROWTH_FROM")),
+            cdn_url=env.get("SIM_CDN_URL") or None,
         )
 
     def reference_time(self) -> datetime:
@@ -52,11 +60,13 @@ class SimulatorConfig:
 
     def updated(self, changes: Mapping[str, Any]) -> SimulatorConfig:
         """A copy with the given switches changed; unknown keys are an error, not silently ignored."""
-        unknown = set(changes) - {*_SWITCH_TYPES, *_TIMES}
+        unknown = set(changes) - {*_SWITCH_TYPES, *_TIMES, *_TEXTS}
         if unknown:
             raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
         values: dict[str, Any] = {
-            key: _SWITCH_TYPES[key](value) if key in _SWITCH_TYPES else _parse_time(value)
+            key: _SWITCH_TYPES[key](value)
+            if key in _SWITCH_TYPES
+            else (_TEXTS[key](value) if key in _TEXTS else _parse_time(value))
             for key, value in changes.items()
         }
         config = replace(self, **values)
@@ -80,6 +90,25 @@ _SWITCH_TYPES: dict[str, type[int] | type[float]] = {
     "rate_limit_per_minute": int,
     "rate_limit_window_s": float,
 }
+
+
+def _cdn_url(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    text = str(value).rstrip("/")
+    if not text.startswith(("http://", "https://")):
+        raise ValueError("cdn_url must be an http(s) URL")
+    return text
+
+
+def _images(value: Any) -> str:
+    if value not in IMAGE_ANSWERS:
+        raise ValueError(f"images must be one of {', '.join(IMAGE_ANSWERS)}")
+    return str(value)
+
+
+IMAGE_ANSWERS = ("served", "expired", "not_image", "oversized")
+_TEXTS: dict[str, Any] = {"cdn_url": _cdn_url, "images": _images}
 # Set as ISO times; null or "" unsets them (`now` back to today, `growth_from` back to no growth).
 _TIMES = ("now", "growth_from")
 

@@ -18,7 +18,8 @@ from typing import Any, Literal
 from .posts import CAROUSEL, GridItem, PostRecord
 from .world import Creator, ReelRecord
 
-_CDN = "https://cdn.simulator.invalid"
+# Image URLs point here unless the simulator is told its own /cdn (SimulatorConfig.cdn_url).
+DEFAULT_CDN = "https://cdn.simulator.invalid"
 
 # Unknown and private accounts get an error object with HTTP 200, as the scraper does: the call
 # itself succeeded, Instagram just has nothing to show.
@@ -31,7 +32,7 @@ NOT_SUBSCRIBED = {"message": "You are not subscribed to this API."}
 RATE_LIMITED = {"message": "You have exceeded the rate limit per minute for your plan"}
 
 
-def profile(who: Creator) -> dict[str, Any]:
+def profile(who: Creator, cdn: str = DEFAULT_CDN) -> dict[str, Any]:
     return {
         "pk": str(who.pk),
         "id": str(who.pk),
@@ -45,19 +46,21 @@ def profile(who: Creator) -> dict[str, Any]:
         "is_private": who.is_private,
         "is_business": who.is_business,
         "category": who.niche.title,
-        "profile_pic_url": f"{_CDN}/avatars/{who.username}_150.jpg",
-        "hd_profile_pic_url": f"{_CDN}/avatars/{who.username}_1080.jpg",
+        "profile_pic_url": f"{cdn}/avatars/{who.username}_150.jpg",
+        "hd_profile_pic_url": f"{cdn}/avatars/{who.username}_1080.jpg",
     }
 
 
-def reels_page(who: Creator, reels: tuple[ReelRecord, ...], next_token: str | None) -> dict[str, Any]:
+def reels_page(
+    who: Creator, reels: tuple[ReelRecord, ...], next_token: str | None, cdn: str = DEFAULT_CDN
+) -> dict[str, Any]:
     return {
-        "reels": [{"node": {"media": feed_media(who, reel)}} for reel in reels],
+        "reels": [{"node": {"media": feed_media(who, reel, cdn)}} for reel in reels],
         "pagination_token": next_token,
     }
 
 
-def feed_media(who: Creator, reel: ReelRecord) -> dict[str, Any]:
+def feed_media(who: Creator, reel: ReelRecord, cdn: str = DEFAULT_CDN) -> dict[str, Any]:
     media: dict[str, Any] = {
         "pk": reel.pk,
         "id": f"{reel.pk}_{who.pk}",
@@ -69,7 +72,7 @@ def feed_media(who: Creator, reel: ReelRecord) -> dict[str, Any]:
         "like_count": reel.likes,
         "comment_count": reel.comments,
         "caption": {"text": reel.caption} if reel.caption else None,
-        "image_versions2": {"candidates": [{"url": _thumbnail(reel), "width": 640, "height": 1136}]},
+        "image_versions2": {"candidates": [{"url": _thumbnail(reel, cdn), "width": 640, "height": 1136}]},
         "user": {"pk": who.pk, "username": who.username},
         "has_audio": True,
     }
@@ -83,13 +86,14 @@ def posts_page(
     items: tuple[GridItem, ...],
     next_token: str | None,
     caption_of: Callable[[PostRecord], str],
+    cdn: str = DEFAULT_CDN,
 ) -> dict[str, Any]:
     return {
         "posts": [
             {
-                "node": post_media(who, item, caption_of(item))
+                "node": post_media(who, item, caption_of(item), cdn)
                 if isinstance(item, PostRecord)
-                else feed_media(who, item)
+                else feed_media(who, item, cdn)
             }
             for item in items
         ],
@@ -97,7 +101,7 @@ def posts_page(
     }
 
 
-def post_media(who: Creator, post: PostRecord, caption: str) -> dict[str, Any]:
+def post_media(who: Creator, post: PostRecord, caption: str, cdn: str = DEFAULT_CDN) -> dict[str, Any]:
     carousel = post.media_type == CAROUSEL
     media: dict[str, Any] = {
         "pk": post.pk,
@@ -108,7 +112,9 @@ def post_media(who: Creator, post: PostRecord, caption: str) -> dict[str, Any]:
         "product_type": "carousel_container" if carousel else "feed",
         "comment_count": post.comments,
         "caption": {"text": caption} if caption else None,
-        "image_versions2": {"candidates": [_image(post.code, 1080, 1350), _image(post.code, 640, 800)]},
+        "image_versions2": {
+            "candidates": [_image(post.code, 1080, 1350, cdn), _image(post.code, 640, 800, cdn)]
+        },
         "user": {"pk": who.pk, "username": who.username},
     }
     if post.likes_hidden:
@@ -117,11 +123,11 @@ def post_media(who: Creator, post: PostRecord, caption: str) -> dict[str, Any]:
         media["like_count"] = post.likes
     if carousel:
         media["carousel_media_count"] = post.carousel_count
-        media["carousel_media"] = [_slide(post, slide) for slide in range(post.carousel_count)]
+        media["carousel_media"] = [_slide(post, slide, cdn) for slide in range(post.carousel_count)]
     return media
 
 
-def media_data(who: Creator, reel: ReelRecord) -> dict[str, Any]:
+def media_data(who: Creator, reel: ReelRecord, cdn: str = DEFAULT_CDN) -> dict[str, Any]:
     caption_edges = [{"node": {"text": reel.caption}}] if reel.caption else []
     return {
         "id": str(reel.pk),
@@ -134,13 +140,16 @@ def media_data(who: Creator, reel: ReelRecord) -> dict[str, Any]:
         "edge_media_to_parent_comment": {"count": reel.comments},
         "edge_media_to_caption": {"edges": caption_edges},
         "taken_at_timestamp": reel.taken_at,
-        "display_url": _thumbnail(reel),
+        "display_url": _thumbnail(reel, cdn),
         "owner": {"id": str(who.pk), "username": who.username, "is_private": who.is_private},
     }
 
 
 def similar_accounts(
-    accounts: tuple[Creator, ...], shape: Literal["list", "numeric_keys", "data_key"], show: list[set[str]]
+    accounts: tuple[Creator, ...],
+    shape: Literal["list", "numeric_keys", "data_key"],
+    show: list[set[str]],
+    cdn: str = DEFAULT_CDN,
 ) -> Any:
     """`show[i]` names the optional fields account i carries; the real API omits them at random."""
     items = []
@@ -149,7 +158,7 @@ def similar_accounts(
             "pk": str(who.pk),
             "username": who.username,
             "full_name": who.full_name,
-            "profile_pic_url": f"{_CDN}/avatars/{who.username}_150.jpg",
+            "profile_pic_url": f"{cdn}/avatars/{who.username}_150.jpg",
         }
         if "follower_count" in fields:
             item["follower_count"] = who.followers
@@ -198,19 +207,19 @@ def _chunk(words: list[str], words_before: int, lang: str) -> dict[str, Any]:
     }
 
 
-def _thumbnail(reel: ReelRecord) -> str:
-    return f"{_CDN}/thumbs/{reel.code}.jpg"
+def _thumbnail(reel: ReelRecord, cdn: str) -> str:
+    return f"{cdn}/thumbs/{reel.code}.jpg"
 
 
-def _image(code: str, width: int, height: int) -> dict[str, Any]:
-    return {"url": f"{_CDN}/posts/{code}_{width}.jpg", "width": width, "height": height}
+def _image(code: str, width: int, height: int, cdn: str) -> dict[str, Any]:
+    return {"url": f"{cdn}/posts/{code}_{width}.jpg", "width": width, "height": height}
 
 
-def _slide(post: PostRecord, slide: int) -> dict[str, Any]:
+def _slide(post: PostRecord, slide: int, cdn: str) -> dict[str, Any]:
     # Mixed carousels exist: a slide can be a video without making the post a reel.
     is_video = (post.pk + slide) % 7 == 0
     return {
         "pk": f"{post.pk}{slide:02d}",
         "media_type": 2 if is_video else 1,
-        "image_versions2": {"candidates": [_image(f"{post.code}_{slide}", 1080, 1350)]},
+        "image_versions2": {"candidates": [_image(f"{post.code}_{slide}", 1080, 1350, cdn)]},
     }

@@ -8,6 +8,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from libs.blobs.keys import KEY_PATTERN
 from libs.categories import MAX_KEYWORDS, CategoryName, ContentStyle
 from libs.events.upcasting import Upcaster, UpcastStep, check_chains
 from libs.usernames import USERNAME_PATTERN
@@ -60,6 +61,10 @@ def analysis_stream(queue_id: str) -> str:
 
 def crawl_stream(run_id: str) -> str:
     return f"crawl-{run_id}"
+
+
+def media_stream(username: str) -> str:
+    return f"media-{username}"
 
 
 # Profiles: stream profile-<username>
@@ -257,6 +262,28 @@ class SimilarAccountsFetchFailed(Event):
     request_id: str
     reason: str = Field(max_length=2000)
     error_code: str = Field(max_length=100)
+
+
+# Media copies: stream media-<username>. The provider's image URLs expire; profile-ingest keeps a copy.
+
+MediaKind = Literal["profile_image", "reel_thumbnail"]
+
+
+@event
+class MediaStored(Event):
+    """A creator's profile image or a reel's thumbnail copied into the media store under a key made of
+    its bytes' SHA-256 (libs/blobs/keys.py): the read model serves the copy instead of the provider URL.
+    A later one for the same (kind, owner) replaces it; the same bytes fetched again emit none."""
+
+    username: Username
+    kind: MediaKind
+    # The username for a profile image, the reel's content_id for a thumbnail.
+    owner: str = Field(min_length=1, max_length=100)
+    source_url: str = Field(min_length=1, max_length=2048)
+    key: str = Field(pattern=KEY_PATTERN)
+    content_type: str = Field(pattern=r"^image/(jpeg|png|webp|gif)$")
+    bytes: int = Field(ge=1)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
 # Viral ideas analysis: stream analysis-<queue_id>

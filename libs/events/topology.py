@@ -43,6 +43,8 @@ SUBSCRIPTIONS: dict[str, Subscription] = {
         # LOW requests, which profile-ingest moves out of its work queue so that they never hold the
         # capacity a HIGH request needs, and starts only while no HIGH or MEDIUM work is in hand.
         Subscription("profile-ingest-low", _PROFILE_WORK, lane_of="profile-ingest"),
+        # profile-ingest's copies of the images a fetch names (services/profile_ingest/media.py).
+        Subscription("profile-ingest-media", ("ContentFetched", "ProfileIngested")),
         Subscription(
             "viral-analysis",
             ("AnalysisRequested", "AnalysisTriggered", "AnalysisCancelled", "AnalysisUpdated"),

@@ -200,8 +200,9 @@ class _CheckedConnector(aiohttp.TCPConnector):
         return await super().connect(req, traces, timeout)
 
 
-def session(*, allow_loopback: bool, timeout_s: float) -> aiohttp.ClientSession:
-    """A ClientSession for deliveries (create it inside the running loop; close it on shutdown)."""
+def session(*, allow_loopback: bool, timeout_s: float, user_agent: str = USER_AGENT) -> aiohttp.ClientSession:
+    """A ClientSession for deliveries, or any request that must not reach our own network (profile-ingest's
+    image copies). Create it inside the running loop; close it on shutdown."""
     connector = _CheckedConnector(
         allow_loopback=allow_loopback,
         limit=100,
@@ -217,7 +218,7 @@ def session(*, allow_loopback: bool, timeout_s: float) -> aiohttp.ClientSession:
         trust_env=False,
         # The response body is discarded: no reason to inflate a compressed one.
         auto_decompress=False,
-        headers={"User-Agent": USER_AGENT},
+        headers={"User-Agent": user_agent},
     )
 
 

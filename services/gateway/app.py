@@ -11,7 +11,7 @@ from prometheus_client import Counter, Histogram
 from libs.events import EventStore
 from libs.events.db import FairPool
 from libs.runtime.service import ServiceRuntime
-from services.gateway import cors, identity, job_events, keys, replica
+from services.gateway import cors, identity, job_events, keys, media, replica
 from services.gateway.errors import error_middleware
 from services.gateway.routes import setup_routes
 from services.gateway.settings import GatewaySettings
@@ -60,4 +60,5 @@ def create_app(runtime: ServiceRuntime, settings: GatewaySettings) -> web.Applic
     cors.attach(app)
     job_events.attach(app)
     replica.attach(app, settings)
+    media.attach(app, settings)
     return app

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
+from libs.blobs import MediaStoreSettings
 from libs.runtime.config import ServiceSettings
 
 # Asymmetric only: HS256 is verified with AUTH_JWT_SECRET alone, never with a key a JWKS publishes.
@@ -44,7 +45,7 @@ def parse_limit(value: str) -> RateLimit | None:
     return RateLimit(int(match[1]), int(match[2]))
 
 
-class GatewaySettings(ServiceSettings):
+class GatewaySettings(MediaStoreSettings, ServiceSettings):
     # A refused setting may be a secret (a short AUTH_JWT_SECRET): its value stays out of the error.
     model_config = SettingsConfigDict(hide_input_in_errors=True)
 

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 
 from libs.analysis import Categorisation, ContentText, CreatorText
 from libs.events.catalog import (
+    ContentFetched,
+    MediaKind,
+    MediaStored,
     ProfileCategorised,
     ProfileIngested,
     ProfileIngestFailed,
@@ -35,6 +38,7 @@ IngestEvent = (
 )
 
 FINISHED = ("completed", "failed")
+MAX_SOURCE_URL = 2048
 
 
 def still_to_do(status: str | None) -> bool:
@@ -151,3 +155,48 @@ def failed_attempt(request: Request, attempt: int, exc: BaseException, max_attem
         error_code=failure.error_code,
     )
     return FailedAttempt(failure, will_retry, event)
+
+
+@dataclass(frozen=True)
+class MediaItem:
+    """An image a fetch names: a creator's profile image (owner: the username) or a reel's thumbnail
+    (owner: its content_id)."""
+
+    username: str
+    kind: MediaKind
+    owner: str
+    url: str
+
+
+def media_wanted(event: ProfileIngested | ContentFetched) -> list[MediaItem]:
+    """The images of a profile fetched by an ingestion or by an analysis, once each."""
+    profile = event.profile
+    items: dict[tuple[str, str], MediaItem] = {}
+    if profile is not None and profile.profile_image_url:
+        items[("profile_image", profile.username)] = MediaItem(
+            profile.username, "profile_image", profile.username, profile.profile_image_url
+        )
+    for reel in event.reels:
+        if reel.thumbnail_url:
+            item = MediaItem(event.username, "reel_thumbnail", reel.content_id, reel.thumbnail_url)
+            items.setdefault((item.kind, item.owner), item)
+    return [item for item in items.values() if len(item.url) <= MAX_SOURCE_URL]
+
+
+def media_to_fetch(wanted: list[MediaItem], handled: dict[tuple[str, str], str]) -> list[MediaItem]:
+    """`handled` maps (kind, owner) to the source URL last copied or refused: the same URL again (a
+    redelivery, a profile fetched again whose image did not move) is not fetched again."""
+    return [item for item in wanted if handled.get((item.kind, item.owner)) != item.url]
+
+
+def media_stored(item: MediaItem, key: str, content_type: str, size: int, sha256: str) -> MediaStored:
+    return MediaStored(
+        username=item.username,
+        kind=item.kind,
+        owner=item.owner,
+        source_url=item.url,
+        key=key,
+        content_type=content_type,
+        bytes=size,
+        sha256=sha256,
+    )

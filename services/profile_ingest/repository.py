@@ -13,6 +13,7 @@ import orjson
 from libs.events.catalog import ProfileSnapshot, ReelSnapshot
 
 REQUEST_LOCK_CLASS = 4_201  # advisory-lock namespace of profile requests
+MEDIA_LOCK_CLASS = 4_202  # advisory-lock namespace of media owners (kind, owner)
 
 
 def request_lock_key(request_id: str) -> int:
@@ -97,5 +98,63 @@ async def record_failure(conn: asyncpg.Connection, request_id: str, status: str,
            WHERE request_id = $1""",
         request_id,
         status,
+        reason,
+    )
+
+
+async def media_handled(conn: asyncpg.Connection, items: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """(kind, owner) -> the source URL last copied or refused for it."""
+    rows = await conn.fetch(
+        """SELECT m.kind, m.owner, m.source_url FROM ingest.media m
+           JOIN unnest($1::text[], $2::text[]) AS w(kind, owner) ON (m.kind, m.owner) = (w.kind, w.owner)""",
+        [kind for kind, _ in items],
+        [owner for _, owner in items],
+    )
+    return {(r["kind"], r["owner"]): r["source_url"] for r in rows}
+
+
+async def lock_media_owner(conn: asyncpg.Connection, kind: str, owner: str) -> str | None:
+    """Inside a transaction: holds (kind, owner) until it ends, so two deliveries naming one image decide
+    one after the other; answers the SHA-256 of the copy stored for it, if any."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock($1, $2)",
+        MEDIA_LOCK_CLASS,
+        zlib.crc32(f"{kind}:{owner}".encode()) & 0x7FFFFFFF,
+    )
+    return await conn.fetchval("SELECT sha256 FROM ingest.media WHERE kind = $1 AND owner = $2", kind, owner)
+
+
+async def record_media_stored(
+    conn: asyncpg.Connection, *, kind: str, owner: str, username: str, source_url: str, key: str, sha256: str,
+    size: int,
+) -> None:  # fmt: skip
+    await conn.execute(
+        """INSERT INTO ingest.media (kind, owner, username, source_url, status, key, sha256, bytes, updated_at)
+           VALUES ($1, $2, $3, $4, 'stored', $5, $6, $7, now())
+           ON CONFLICT (kind, owner) DO UPDATE SET username = $3, source_url = $4, status = 'stored', key = $5,
+               sha256 = $6, bytes = $7, reason = NULL, updated_at = now()""",
+        kind,
+        owner,
+        username,
+        source_url,
+        key,
+        sha256,
+        size,
+    )
+
+
+async def record_media_refused(
+    conn: asyncpg.Connection, *, kind: str, owner: str, username: str, source_url: str, reason: str
+) -> None:
+    """The URL is not tried again; a copy stored earlier for the owner stays its copy."""
+    await conn.execute(
+        """INSERT INTO ingest.media (kind, owner, username, source_url, status, reason, updated_at)
+           VALUES ($1, $2, $3, $4, 'refused', $5, now())
+           ON CONFLICT (kind, owner) DO UPDATE SET username = $3, source_url = $4, status = 'refused',
+               reason = $5, updated_at = now()""",
+        kind,
+        owner,
+        username,
+        source_url,
         reason,
     )

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Annotated, Any
 
+from pydantic import Field, field_validator
+from pydantic_settings import NoDecode
+
+from libs.blobs import MediaStoreSettings
 from libs.runtime.config import ServiceSettings
 
 
-class IngestSettings(ServiceSettings):
+class IngestSettings(MediaStoreSettings, ServiceSettings):
     ops_port: int | None = 8001
     # Profiles fetched at once per lane (HIGH and MEDIUM; LOW), each lane's prefetch too.
     ingest_concurrency: int = Field(default=4, ge=1, le=64)
@@ -22,3 +26,25 @@ class IngestSettings(ServiceSettings):
     # either side of an outage within which unfinished requests are sent again (redrive.py).
     profile_queue_probe_s: float = Field(default=1.0, gt=0, le=60)
     profile_queue_redrive_slack_s: float = Field(default=10.0, ge=0, le=600)
+    # Copies of profile images and reel thumbnails (media.py): off, none is fetched.
+    media_copies: bool = True
+    # Images downloaded at once by this process; none starts while HIGH or MEDIUM ingestion is in hand.
+    media_concurrency: int = Field(default=2, ge=1, le=32)
+    media_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)
+    media_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    # The provider's image hosts: names, or `*.domain` for every host under it. Nothing else is fetched.
+    media_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["*.cdninstagram.com", "*.fbcdn.net"]
+    )
+    # Development only (the simulator's images on 127.0.0.1, over http): never in containers.
+    media_allow_loopback: bool = False
+    # Allowed hosts on our own network, fetched without the private-address check: the simulator's
+    # container in docker compose. Never a provider's host; empty with the real provider.
+    media_private_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("media_allowed_hosts", "media_private_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip().lower() for part in value.split(",") if part.strip()]
+        return value

@@ -13,7 +13,7 @@ import asyncpg
 import orjson
 
 from libs.events.envelope import Envelope
-from services.projector import category_tables
+from services.projector import category_tables, media_tables
 from services.projector.domain import (
     CONTENT_COLUMNS,
     CREATOR_COLUMNS,
@@ -177,6 +177,7 @@ async def profile_ingested_ahead_of(conn: asyncpg.Connection, e: Envelope, ahead
 
 async def upsert_profile(conn: asyncpg.Connection, profile: dict[str, Any], at: datetime) -> None:
     await conn.execute(_UPSERT_PROFILE, profile["username"], *(profile.get(c) for c in _PROFILE_COLUMNS), at)
+    await media_tables.show_profile_copy(conn, profile["username"])
 
 
 async def upsert_reels(
@@ -208,6 +209,7 @@ async def upsert_reels(
         [f[0].get("hook_type") if f else None for f in filed],
         [f[1] if f else None for f in filed],
     )
+    await media_tables.show_thumbnail_copies(conn, [row.content_id for row in rows])
 
 
 async def replace_similar(
@@ -224,3 +226,4 @@ async def replace_similar(
             for rank, a in enumerate(accounts, start=1)
         ],
     )  # fmt: skip
+    await media_tables.show_similar_copies(conn, username)

@@ -68,6 +68,16 @@ VALID_PAYLOADS: dict[str, dict[str, Any]] = {
         "account_type": "personal",
         "classifier": "local-1",
     },
+    "MediaStored": {
+        "username": "fitwithmaya",
+        "kind": "reel_thumbnail",
+        "owner": "3301",
+        "source_url": "https://scontent.cdninstagram.com/v/t51/3301_n.jpg?oe=1",
+        "key": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08.jpg",
+        "content_type": "image/jpeg",
+        "bytes": 48213,
+        "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    },
     "ReelsCategorised": {
         "username": "fitwithmaya",
         "classifier": "local-1",
@@ -245,6 +255,9 @@ INVALID_PAYLOADS: list[tuple[str, dict[str, Any]]] = [
     ("CrawlRequested", {"target_profiles": 0}),
     ("ProfileDiscovered", {"outcome": "maybe"}),
     ("CrawlPaused", {"pauses": 0}),
+    ("MediaStored", {"key": "../../etc/passwd"}),
+    ("MediaStored", {"content_type": "text/html"}),
+    ("MediaStored", {"kind": "post_image"}),
 ]
 
 # Payloads as the code of each earlier version wrote them (a store keeps them): one or more per version.

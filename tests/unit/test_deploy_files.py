@@ -32,7 +32,7 @@ PROVIDER_USERS = ("profile-ingest", "viral-analysis", "crawler")
 PROVIDER_ENV = {"INSTAGRAM_SCRAPER_URL", "TRANSCRIPT_API_URL", "RAPIDAPI_KEY"}
 # Both derive each webhook endpoint's signing secret from one key (the gateway to show it, alerts to sign).
 WEBHOOK_SIGNERS = ("gateway", "alerts")
-ONE_SHOT = ("migrate",)
+ONE_SHOT = ("migrate", "media-bucket")
 # Keys of a compose service this file may use (compose-spec); a typo would be silently ignored otherwise.
 SERVICE_KEYS = {
     "build", "command", "container_name", "depends_on", "deploy", "entrypoint", "env_file", "environment",

@@ -37,7 +37,7 @@ OVERLAYS = (BASE, PRODUCTION, DEVELOPMENT)
 # Read from Secret objects, never written in a manifest.
 SECRET_ENV = {
     "DATABASE_URL", "AMQP_URL", "ADMIN_TOKEN", "AUTH_JWT_SECRET", "RAPIDAPI_KEY", "OPENAI_API_KEY",
-    "WEBHOOK_SIGNING_KEY", "DATABASE_READ_URL",
+    "WEBHOOK_SIGNING_KEY", "DATABASE_READ_URL", "MEDIA_S3_ACCESS_KEY_ID", "MEDIA_S3_SECRET_ACCESS_KEY",
 }  # fmt: skip
 # Compose names no replica (a container's host name serves); a pod passes its own name.
 K8S_ONLY_ENV = {"WORKER_ID"}
@@ -148,9 +148,13 @@ def secret_ref(entry: dict[str, Any]) -> tuple[str, str]:
     return ref["name"], ref["key"]
 
 
+# A service's second consumer (its own handler map, tests/unit/test_handler_maps.py), by its queue's name.
+SECOND_CONSUMERS = {"profile-ingest-media": "profile-ingest"}
+
+
 def owner(consumer: str) -> str:
     """The service that consumes a subscription's queue: a lane belongs to its parent's service."""
-    return SUBSCRIPTIONS[consumer].lane_of or consumer
+    return SUBSCRIPTIONS[consumer].lane_of or SECOND_CONSUMERS.get(consumer, consumer)
 
 
 def every_string(node: Any) -> Iterator[str]:

@@ -11,12 +11,21 @@ from services.projector import (
     category_tables,
     crawl_tables,
     discovery_tables,
+    media_tables,
     picker_tables,
     profile_tables,
 )
 from services.projector.handlers import CONSUMER, HANDLERS
 
-TABLE_MODULES = (alert_tables, analysis_tables, category_tables, crawl_tables, picker_tables, profile_tables)
+TABLE_MODULES = (
+    alert_tables,
+    analysis_tables,
+    category_tables,
+    crawl_tables,
+    media_tables,
+    picker_tables,
+    profile_tables,
+)
 
 
 def test_the_handler_map_covers_the_catalogue_exactly() -> None:

@@ -1,5 +1,5 @@
-// ViralSpot web page: request a profile, submit an analysis, follow it live, read the results and save
-// its hooks and scripts to boards (save.js). Needs api.js. Every piece of data is written with
+// ViralSpot web page: request a profile, submit an analysis, follow it live, read the results (hooks and
+// scripts by results.js) and save its hooks and scripts to boards (save.js). Needs api.js. Every piece of data is written with
 // textContent or DOM attributes, never parsed as HTML.
 "use strict";
 
@@ -318,22 +318,8 @@ function renderResults(results, reels) {
       `${Number(a.outlier_score).toFixed(1)}x) `), el("span", a.why_it_works, "muted"));
     return item;
   }));
-  // A hook or script is saved by its run and its place in the results (1-based), as boards refer to it.
-  const { id: queueId, run } = results.analysis;
-  $("generated-hooks").replaceChildren(...(results.generated_hooks || []).map((h, i) => {
-    const item = el("li");
-    const source = h.adapted_from || {};
-    item.append(el("strong", h.hook_text), el("span", ` (${h.hook_type.replace(/_/g, " ")}, after @${source.username}) `),
-      el("span", h.why_it_fits, "muted"), " ",
-      saveButton({ kind: "hook", queue_id: queueId, run, index: i + 1 }, `Hook: ${h.hook_text}`));
-    return item;
-  }));
-  $("scripts").replaceChildren(...(results.complete_scripts || []).map((s, i) => {
-    const block = el("article", null, "script");
-    block.append(el("h4", `Script ${i + 1}: ${s.hook}`), el("p", `About ${s.estimated_duration_seconds} seconds, ${s.word_count} words.`, "muted"),
-      el("pre", s.full_script), saveButton({ kind: "script", queue_id: queueId, run, index: i + 1 }, `Script ${i + 1}: ${s.hook}`));
-    return block;
-  }));
+  renderHooks(results, reels);
+  renderScripts(results);
 }
 
 function renderChart(reels) {
