@@ -261,7 +261,7 @@ def analysis_section(analysis: dict[str, Any]) -> Section:
         "provider latency", "jobs", "median s", "max s", "submit to claimed s", "claim to completed s (median)",
         "critical path calls per job",
         "critical path s (median)", "ratio to critical path (median / max)", "network-only ratio (median)",
-        "goal",
+        "engine share of the jobs' time", "goal",
     )  # fmt: skip
     lines = _table_head(
         f"## 5. Viral analysis job, 1 primary + {analysis['competitors']} competitors, submit to completed",
@@ -280,6 +280,9 @@ def analysis_section(analysis: dict[str, Any]) -> Section:
             goal = f"median < {JOB_GOAL_S:g} s: {_check(run['median_s'] < JOB_GOAL_S)}"
             path_cells = ("", "", "")
         calls = ", ".join(str(c) for c in run["critical_path_calls"])
+        share = run.get("engine_share")
+        share_cell = "" if share is None else f"{share:.3f} (goal < {run['engine_share_goal']}: "
+        share_cell += "" if share is None else f"{_check(share < run['engine_share_goal'])})"
         lines.append(
             _row(
                 f"{run['latency_ms']} ms",
@@ -290,6 +293,7 @@ def analysis_section(analysis: dict[str, Any]) -> Section:
                 run["run_median_s"],
                 calls,
                 *path_cells,
+                share_cell,
                 goal,
             )
         )
