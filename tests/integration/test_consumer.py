@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from libs.events import Envelope, Event, Topology
-from libs.events.catalog import ProfileRequested, ProfileRequestPromoted
+from libs.events.catalog import ProfileRequested, ProfileRequestPromoted, SimilarAccountsRequested
 from libs.events.publisher import to_message
 from libs.events.topology import TopologyMismatch
 from libs.runtime import ServiceRuntime
@@ -220,11 +220,16 @@ async def test_a_consumer_whose_handler_map_disagrees_with_its_bindings_does_not
     amqp: aio_pika.abc.AbstractRobustConnection, topology: Topology, settings
 ) -> None:
     runtime = ServiceRuntime("profile-ingest", settings, publishes=False)
-    # profile-ingest's queue is bound to ProfileRequested and ProfileRequestPromoted: one is missing.
+    # profile-ingest's queue is bound to ProfileRequested, ProfileRequestPromoted and
+    # SimilarAccountsRequested: two are missing.
     runtime.add_consumer("profile-ingest", {ProfileRequested: count})
     with pytest.raises(TopologyMismatch, match="ProfileRequestPromoted"):
         await runtime.start()
     await runtime.stop()
+
+
+# Everything profile-ingest's work queue is bound to (libs.events.topology), each counted.
+PROFILE_WORK = {ProfileRequested: count, ProfileRequestPromoted: count, SimilarAccountsRequested: count}
 
 
 def _request(name: str, priority: str) -> Envelope:
@@ -238,10 +243,9 @@ async def test_a_diverted_message_moves_to_its_lane_once_and_the_lane_is_not_bou
 ) -> None:
     await pool.execute(COUNTS_TABLE)
     runtime = ServiceRuntime("profile-ingest", settings, publishes=False)
-    handlers = {ProfileRequested: count, ProfileRequestPromoted: count}
     runtime.add_consumer(
         "profile-ingest",
-        handlers,
+        PROFILE_WORK,
         divert=lambda e: "profile-ingest-low" if getattr(e, "priority", None) == "LOW" else None,
     )
     high, low = _request("high", "HIGH"), _request("low", "LOW")
@@ -268,9 +272,7 @@ async def test_a_message_held_at_a_closed_gate_goes_back_to_its_queue_when_the_c
     await pool.execute(COUNTS_TABLE)
     gate = asyncio.Event()
     runtime = ServiceRuntime("profile-ingest", settings, publishes=False)
-    runtime.add_consumer(
-        "profile-ingest", {ProfileRequested: count, ProfileRequestPromoted: count}, admit=gate.wait
-    )
+    runtime.add_consumer("profile-ingest", PROFILE_WORK, admit=gate.wait)
     channel = await amqp.channel()
     queue = topology.queue("profile-ingest")
     async with running(runtime):
@@ -287,9 +289,7 @@ async def test_a_message_held_at_a_closed_gate_goes_back_to_its_queue_when_the_c
     assert await counts(pool) == {}
     gate.set()
     runtime = ServiceRuntime("profile-ingest", settings, publishes=False)
-    runtime.add_consumer(
-        "profile-ingest", {ProfileRequested: count, ProfileRequestPromoted: count}, admit=gate.wait
-    )
+    runtime.add_consumer("profile-ingest", PROFILE_WORK, admit=gate.wait)
     async with running(runtime):
         assert await eventually(lambda: _counts_if(pool, 1), message="applied") == {held.event_id: 1}
     await channel.close()
