@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A three-node RabbitMQ cluster beside the machine's own node, for cluster mode and its tests:
-#   infra/scripts/rabbitmq-cluster.sh start|stop|status|stop-node N|start-node N|urls
-# Nodes vs-cluster-1..3@<host>, AMQP on CLUSTER_PORT_BASE+1..3 (5701-5703), Erlang distribution on
+#   infra/scripts/rabbitmq-cluster.sh start|stop|status|stop-node N|start-node N|urls|node N
+# Nodes CLUSTER_NAME-1..3@<host> (vs-cluster-1..3), AMQP on CLUSTER_PORT_BASE+1..3 (5701-5703), Erlang distribution on
 # CLUSTER_DIST_BASE+1..3, data and logs under CLUSTER_DIR (no plugins, so no management or metrics
 # port clashes with the machine's node). The machine's own node is never touched. Same user, same
 # Erlang cookie (~/.erlang.cookie), so rabbitmqctl reaches every node.
@@ -10,11 +10,13 @@ set -euo pipefail
 PORT_BASE=${CLUSTER_PORT_BASE:-5700}
 DIST_BASE=${CLUSTER_DIST_BASE:-25700}
 DIR=${CLUSTER_DIR:-/tmp/vs-rabbitmq-cluster}
+# Node names are the machine's to share: a second cluster (a test beside a developer's) needs its own.
+NAME=${CLUSTER_NAME:-vs-cluster}
 # The machine node's own naming (its rabbitmq-env.conf): short names on localhost.
 HOST=localhost
 NODES=(1 2 3)
 
-node() { echo "vs-cluster-$1@$HOST"; }
+node() { echo "$NAME-$1@$HOST"; }
 
 node_env() {
     local n=$1
@@ -78,8 +80,9 @@ case "${1:-}" in
         printf 'amqp://guest:guest@127.0.0.1:%s/,amqp://guest:guest@127.0.0.1:%s/,amqp://guest:guest@127.0.0.1:%s/\n' \
             $((PORT_BASE + 1)) $((PORT_BASE + 2)) $((PORT_BASE + 3))
         ;;
+    node) node "$2" ;;
     *)
-        echo "usage: $0 start|stop|status|stop-node N|start-node N|urls" >&2
+        echo "usage: $0 start|stop|status|stop-node N|start-node N|urls|node N" >&2
         exit 2
         ;;
 esac

@@ -24,7 +24,7 @@ import aiohttp
 import asyncpg
 import pytest
 
-from tests.integration.test_broker_cluster import cluster, cluster_cmd  # noqa: F401 (fixture)
+from tests.integration.test_broker_cluster import cluster, cluster_cmd, node_name  # noqa: F401 (fixture)
 from tests.integration.test_read_replica import databases, pair, script  # noqa: F401 (fixtures)
 from tests.ops.conftest import projector_caught_up
 from tests.provider.provider_harness import RunningSimulator
@@ -124,21 +124,21 @@ async def call(session: aiohttp.ClientSession, method: str, url: str, **kwargs: 
     raise AssertionError(f"{method} {url} never answered")
 
 
-def queue_node(namespace: str) -> int:
+def queue_node(env: dict[str, str], namespace: str) -> int:
     """The node (1-3) the classic profile work queue lives on."""
     out = subprocess.run(
-        ["rabbitmqctl", "-q", "-n", "vs-cluster-2@localhost", "list_queues", "name", "pid"],
+        ["rabbitmqctl", "-q", "-n", node_name(env, 2), "list_queues", "name", "pid"],
         check=True, capture_output=True, text=True, timeout=60,
     ).stdout  # fmt: skip
     [pid] = [
         line.split()[1] for line in out.splitlines() if line.split()[:1] == [f"{namespace}.profile-ingest"]
     ]
-    return int(pid.split("vs-cluster-")[1][0])
+    return int(pid.split(f"{env['CLUSTER_NAME']}-")[1][0])
 
 
-def dead_letters(namespace: str) -> dict[str, int]:
+def dead_letters(env: dict[str, str], namespace: str) -> dict[str, int]:
     out = subprocess.run(
-        ["rabbitmqctl", "-q", "-n", "vs-cluster-2@localhost", "list_queues", "name", "messages"],
+        ["rabbitmqctl", "-q", "-n", node_name(env, 2), "list_queues", "name", "messages"],
         check=True, capture_output=True, text=True, timeout=60,
     ).stdout  # fmt: skip
     pairs = (line.split() for line in out.splitlines() if line.startswith(namespace) and ".dlq" in line)
@@ -191,7 +191,7 @@ async def test_the_cluster_survives_node_replica_and_database_failures(
             await system.ready(name)
         async with haproxy((system.ports["gateway-a"], system.ports["gateway-b"]), tmp_path) as base:
             figures = await _load_and_break(system, cluster, base, namespace, primary_url)
-        await _check(system, names, namespace, primary_url, figures)
+        await _check(system, cluster, names, namespace, primary_url, figures)
     finally:
         await system.stop_all()
 
@@ -232,7 +232,7 @@ async def _load_and_break(
         )  # fmt: skip
         assert status == 202, crawl
         submitting = asyncio.ensure_future(analyses())
-        pq_node = queue_node(namespace)
+        pq_node = queue_node(nodes, namespace)
         other = next(n for n in (1, 2, 3) if n != pq_node)
         # A quarter of the requests during each failure: the requests published while the work
         # queue's node is down are the ones RabbitMQ drops from it (and profile-ingest sends again).
@@ -288,7 +288,12 @@ GROUP BY 1, 2
 
 
 async def _check(
-    system: System, names: list[str], namespace: str, primary_url: str, figures: dict[str, Any]
+    system: System,
+    cluster_env: dict[str, str],
+    names: list[str],
+    namespace: str,
+    primary_url: str,
+    figures: dict[str, Any],
 ) -> None:
     pool = await asyncpg.create_pool(primary_url, min_size=1, max_size=2)
     try:
@@ -334,6 +339,6 @@ async def _check(
     assert len(ends) == PROFILES + CRAWLED  # analyses fetch their profiles themselves
     assert [dict(a) for a in analyses if (a["completed"], a["failed"]) != (1, 0)] == []
     assert len(analyses) == ANALYSES and crawls == 1
-    assert parked == 0 and dead_letters(namespace) == {}
+    assert parked == 0 and dead_letters(cluster_env, namespace) == {}
     assert rebuilt.code == 0 and "identical" in rebuilt.stdout, rebuilt.stdout + rebuilt.stderr
     assert all(v > 0 for v in shares.values()), shares

@@ -48,6 +48,8 @@ def cluster() -> Iterator[dict[str, str]]:
         **os.environ,
         "CLUSTER_PORT_BASE": str(base),
         "CLUSTER_DIST_BASE": str(base + 10000),
+        # Node names of the test's own: it runs beside a developer's cluster (vs-cluster-N).
+        "CLUSTER_NAME": f"vs-test-{os.getpid()}",
         # Not under pytest's private temporary directory: the nodes run as the rabbitmq user.
         "CLUSTER_DIR": tempfile.mkdtemp(prefix="vs-rabbitmq-cluster-"),
     }
@@ -63,9 +65,13 @@ def cluster_cmd(env: dict[str, str], *args: str) -> str:
     return done.stdout.decode()
 
 
+def node_name(env: dict[str, str], n: int) -> str:
+    return f"{env['CLUSTER_NAME']}-{n}@localhost"
+
+
 def queue_types(env: dict[str, str], namespace: str) -> dict[str, str]:
     out = subprocess.run(
-        ["rabbitmqctl", "-q", "-n", "vs-cluster-1@localhost", "list_queues", "name", "type"],
+        ["rabbitmqctl", "-q", "-n", node_name(env, 1), "list_queues", "name", "type"],
         check=True, capture_output=True, timeout=60,
     ).stdout.decode()  # fmt: skip
     pairs = (line.split() for line in out.splitlines() if line.startswith(namespace + "."))
