@@ -8,11 +8,12 @@ from aiohttp import web
 
 from libs.events.topology import message_count
 from services.gateway import keys
-from services.gateway.analysis_status import read_job
+from services.gateway.analysis_status import job_answer, read_job
 from services.gateway.errors import ApiError
 from services.gateway.identity import Caller, caller, may_see
 from services.gateway.repository import analyses as jobs
-from services.gateway.responses import iso, jsonable, ok
+from services.gateway.responses import iso, jsonable, ok, ok_body
+from services.gateway.status_cache import STATUS_CACHE
 from services.gateway.validation import normalise_username, parse_session_id
 
 
@@ -20,17 +21,30 @@ async def job_status(request: web.Request) -> web.Response:
     session_id = parse_session_id(request.match_info["session_id"])
     pool = request.app[keys.POOL]
     who = await caller(request)  # a token sent is judged first, whatever the session
+    cache = request.app[STATUS_CACHE]
+    entry = await cache.current("job", session_id) if cache.enabled else None
+    if entry is not None:
+        # Kept with its owner: an answer kept for one caller goes to another only if they may see it too.
+        if not may_see(who, entry.parts["owner_id"]):
+            raise _job_not_found()
+        return ok_body(job_answer(entry))
     found = await read_job(pool, request.app[keys.STORE], session_id)
+    if found is not None and found[2] is not None:
+        cache.keep("job", session_id, found[2])
     # Another user's job is not found, exactly as no job (the status is read with the owner: one trip).
     status = found[1] if found is not None and may_see(who, found[0].owner_id) else None
     if status is None:
-        raise ApiError(
-            404,
-            "QUEUE_NOT_FOUND",
-            "Queue entry not found",
-            troubleshooting="No analysis has this session id.",
-        )
+        raise _job_not_found()
     return ok(status)
+
+
+def _job_not_found() -> ApiError:
+    return ApiError(
+        404,
+        "QUEUE_NOT_FOUND",
+        "Queue entry not found",
+        troubleshooting="No analysis has this session id.",
+    )
 
 
 def scope_of(who: Caller) -> jobs.JobScope:

@@ -12,7 +12,8 @@ from libs.events.catalog import analysis_stream
 from libs.events.db import FairPool
 from services.gateway.domain.analysis_jobs import progress_stage, requested_summary, status_category
 from services.gateway.repository import analyses as jobs
-from services.gateway.responses import iso
+from services.gateway.responses import envelope, iso
+from services.gateway.status_cache import Entry
 
 OVERDUE = timedelta(minutes=30)
 
@@ -28,21 +29,43 @@ async def read_job_status(pool: FairPool, session_id: str) -> dict[str, Any] | N
 
 async def read_job(
     pool: FairPool, store: EventStore, session_id: str
-) -> tuple[jobs.Session, dict[str, Any] | None] | None:
-    """The session (with its owner, for the caller's check) and its job as read_job_status shows it;
-    a job just created that the projector has not shown yet answers from its stream (read-your-writes:
-    its creator polls it at once). None when the session has no analysis. One round trip when
-    projected."""
+) -> tuple[jobs.Session, dict[str, Any] | None, Entry | None] | None:
+    """The session (with its owner, for the caller's check) and its job as read_job_status shows it,
+    with what the status cache may keep of it (None for a job read from its stream); a job just
+    created that the projector has not shown yet answers from its stream (read-your-writes: its creator
+    polls it at once). None when the session has no analysis. One round trip when projected."""
     found = await jobs.job_status_row(pool, session_id)
     if found is None:
         return None
     session = jobs.Session(session_id, found["session_queue_id"], found["session_owner_id"])
     if found["id"] is not None:
-        return session, describe_job(found, found["competitor_rows"] or [], datetime.now(UTC))
+        competitors = found["competitor_rows"] or []
+        status = describe_job(found, competitors, datetime.now(UTC))
+        return session, status, job_entry(session, found, competitors, status)
     async with pool.acquire() as conn:
         summary = requested_summary(await store.read_stream(conn, analysis_stream(str(session.queue_id))))
     # The session's row and its AnalysisRequested commit together: None only for a store without it.
-    return session, describe_job(*summary, datetime.now(UTC)) if summary is not None else None
+    return session, describe_job(*summary, datetime.now(UTC)) if summary is not None else None, None
+
+
+def job_entry(
+    session: jobs.Session, row: Mapping[str, Any], competitors: list[Any], status: dict[str, Any]
+) -> Entry | None:
+    """A running job's answer changes with the time (is_overdue, estimated_time_remaining): its rows are
+    kept and described per request; any other job's answer is kept encoded."""
+    if row["projected_version"] is None:
+        return None
+    stream = analysis_stream(str(session.queue_id))
+    parts: dict[str, Any] = {"owner_id": session.owner_id}
+    if row["status"] == "processing":
+        return Entry(stream, row["projected_version"], parts=parts | {"row": row, "competitors": competitors})
+    return Entry(stream, row["projected_version"], body=envelope(status), parts=parts)
+
+
+def job_answer(entry: Entry) -> bytes:
+    if entry.body is not None:
+        return entry.body
+    return envelope(describe_job(entry.parts["row"], entry.parts["competitors"], datetime.now(UTC)))
 
 
 def describe_job(row: Mapping[str, Any], competitors: list[Any], now: datetime) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from services.gateway import cors, identity, job_events, keys, media, replica
 from services.gateway.errors import error_middleware
 from services.gateway.routes import setup_routes
 from services.gateway.settings import GatewaySettings
+from services.gateway.status_cache import STATUS_CACHE, StatusCache
 from services.gateway.validation import MAX_BODY, input_guard
 
 HTTP_REQUESTS = Counter(
@@ -28,6 +29,10 @@ HTTP_SECONDS = Histogram(
 )
 
 
+_SERIES: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+_MAX_SERIES = 4096
+
+
 @web.middleware
 async def metrics_middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -36,8 +41,19 @@ async def metrics_middleware(
     resource = request.match_info.route.resource
     route = resource.canonical if resource is not None else "unmatched"
     response = await handler(request)
-    HTTP_REQUESTS.labels(route, request.method, str(response.status)).inc()
-    HTTP_SECONDS.labels(route, request.method).observe(time.perf_counter() - started)
+    key = (route, request.method, response.status)
+    series = _SERIES.get(key)
+    if series is None:
+        # labels() locks and hashes on every call: the series are bound once (up to a bound, as a
+        # client may send any method name).
+        series = (
+            HTTP_REQUESTS.labels(route, request.method, str(response.status)),
+            HTTP_SECONDS.labels(route, request.method),
+        )
+        if len(_SERIES) < _MAX_SERIES:
+            _SERIES[key] = series
+    series[0].inc()
+    series[1].observe(time.perf_counter() - started)
     return response
 
 
@@ -53,6 +69,7 @@ def create_app(runtime: ServiceRuntime, settings: GatewaySettings) -> web.Applic
     # Requests queue for connections in arrival order (the relay uses the runtime's pool directly).
     app[keys.POOL] = FairPool(runtime.pool, settings.db_pool_max)
     app[keys.STORE] = EventStore(producer=runtime.name)
+    app[STATUS_CACHE] = StatusCache(app[keys.POOL], settings.status_cache_entries)
     app[keys.RUNTIME] = runtime
     app[keys.SETTINGS] = settings
     setup_routes(app, runtime.name, runtime.ready)

@@ -18,7 +18,8 @@ from services.gateway.errors import ApiError, service_unavailable
 from services.gateway.idempotency import answer_once, atomic
 from services.gateway.identity import caller
 from services.gateway.replica import reads
-from services.gateway.responses import iso, jsonable, ok
+from services.gateway.responses import envelope, iso, jsonable, ok, ok_body
+from services.gateway.status_cache import STATUS_CACHE, Entry
 from services.gateway.validation import normalise_username, parse_source, query_int
 
 
@@ -114,6 +115,11 @@ async def _request_answer(
 async def profile_status(request: web.Request) -> web.Response:
     username = normalise_username(request.match_info["username"])
     pool = request.app[keys.POOL]
+    cache = request.app[STATUS_CACHE]
+    entry = await cache.current("profile", username) if cache.enabled else None
+    if entry is not None and entry.body is not None:
+        return ok_body(entry.body)
+    kept: int | None = None  # the stream's version, when the answer may be kept
     async with pool.acquire() as conn:
         row = await repository.latest_profile_request(conn, username)
         if row is not None:
@@ -128,6 +134,9 @@ async def profile_status(request: web.Request) -> web.Response:
                 "started_at": row["started_at"],
                 "completed_at": row["completed_at"],
             }
+            # A pending request's position moves with other profiles' requests: read per request.
+            if status != "pending":
+                kept = row["projected_version"]
         else:
             # The projection lags the store by milliseconds: a request just accepted is still visible.
             state = fold(
@@ -155,7 +164,7 @@ async def profile_status(request: web.Request) -> web.Response:
             position = await repository.queue_position(
                 conn, fields["priority"], fields["requested_at"], fields["request_id"]
             )
-    return ok(
+    body = envelope(
         {
             "username": username,
             "status": fields["status"],
@@ -170,6 +179,9 @@ async def profile_status(request: web.Request) -> web.Response:
             "completed_at": iso(fields["completed_at"]),
         }
     )
+    if kept is not None:
+        cache.keep("profile", username, Entry(profile_stream(username), kept, body=body))
+    return ok_body(body)
 
 
 async def _require_profile(conn: asyncpg.Connection, username: str) -> asyncpg.Record:

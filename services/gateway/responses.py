@@ -11,9 +11,16 @@ from aiohttp import web
 
 
 def ok(data: Any, status: int = 200) -> web.Response:
-    return web.Response(
-        body=orjson.dumps({"success": True, "data": data}), status=status, content_type="application/json"
-    )
+    return ok_body(envelope(data), status)
+
+
+def envelope(data: Any) -> bytes:
+    """The success envelope, encoded: what ok() sends, and what the status cache keeps."""
+    return orjson.dumps({"success": True, "data": data})
+
+
+def ok_body(body: bytes, status: int = 200) -> web.Response:
+    return web.Response(body=body, status=status, content_type="application/json")
 
 
 def iso(ts: datetime | None) -> str | None:

@@ -59,6 +59,8 @@ class GatewaySettings(MediaStoreSettings, ServiceSettings):
     sse_heartbeat_s: float = Field(default=15.0, gt=0, le=300)
     sse_client_buffer: int = Field(default=64, ge=4, le=10_000)
     sse_disconnect_check_s: float = Field(default=1.0, gt=0, le=60)
+    # Status answers kept in memory (status_cache.py), checked against the projector per read; 0: off.
+    status_cache_entries: int = Field(default=10_000, ge=0, le=1_000_000)
     # Users: `Authorization: Bearer <JWT>` from an identity provider (services/gateway/identity.py).
     auth_jwt_secret: SecretStr | None = None
     auth_jwks_url: str | None = Field(default=None, pattern=r"^https?://\S+$")

@@ -14,8 +14,13 @@ from datetime import datetime
 
 import asyncpg
 
+from libs.events.catalog import profile_stream
+
+# With the version of the profile's stream the row is at, read in the same snapshot (status cache's key).
 _LATEST_REQUEST = """SELECT request_id, username, source, priority, status, "timestamp", attempts,
-                            error_message, started_at, completed_at
+                            error_message, started_at, completed_at,
+                            (SELECT version FROM readmodel.stream_checkpoints WHERE stream_id = $2)
+                                AS projected_version
                      FROM readmodel.profile_queue WHERE username = $1
                      ORDER BY "timestamp" DESC LIMIT 1"""
 
@@ -42,7 +47,7 @@ REEL_ORDERS = tuple(_REEL_ORDER)
 
 
 async def latest_profile_request(conn: asyncpg.Connection, username: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(_LATEST_REQUEST, username)
+    return await conn.fetchrow(_LATEST_REQUEST, username, profile_stream(username))
 
 
 async def queue_position(

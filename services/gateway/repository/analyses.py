@@ -14,9 +14,12 @@ from libs.events.db import FairPool
 # The job and its competitors in one round trip (records: username, status, method, added, error).
 # The session as the gateway recorded it (its owner), with the job's summary once projected (else its
 # columns are null) and its competitors, in one round trip (records: username, status, method, added,
-# error). The summary is asked by session_id as a constant, which the grouped view pushes down.
+# error). The summary is asked by session_id as a constant, which the grouped view pushes down. And the
+# version of the job's stream these rows are at, read in the same snapshot (the status cache's key).
 _JOB_STATUS = """
-SELECT g.queue_id AS session_queue_id, g.owner_id AS session_owner_id, s.*, c.competitor_rows
+SELECT g.queue_id AS session_queue_id, g.owner_id AS session_owner_id, s.*, c.competitor_rows,
+       (SELECT version FROM readmodel.stream_checkpoints WHERE stream_id = 'analysis-' || g.queue_id::text)
+           AS projected_version
 FROM gateway.analysis_sessions g
 LEFT JOIN LATERAL (SELECT * FROM readmodel.viral_queue_summary WHERE session_id = $1) s ON true
 LEFT JOIN LATERAL (
