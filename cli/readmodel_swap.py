@@ -24,6 +24,7 @@ from cli.readmodels import (
     LIVE_SCHEMA,
     Replay,
     Unapplied,
+    analyse,
     apply_or_name,
     compare_schemas,
     create_schema,
@@ -46,18 +47,6 @@ LIVE_PROJECTOR_LOCK = f"projector:{LIVE_SCHEMA}"
 
 class _Refused(Exception):
     """An event appended during the swap could not be applied: the transaction is rolled back."""
-
-
-async def analyse(conn: asyncpg.Connection, schema: str, tables: list[str]) -> None:
-    """Fresh tables have no statistics: without them the planner would scan them whole for a while."""
-    kinds = {r["relname"]: r["relkind"] for r in await conn.fetch(
-        """SELECT c.relname, c.relkind::text AS relkind FROM pg_class c
-           JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1""",
-        schema,
-    )}  # fmt: skip
-    for table in tables:
-        if kinds.get(table) in ("r", "p"):
-            await conn.execute(f"ANALYZE {ident(schema)}.{ident(table)}")
 
 
 async def swap(conn: asyncpg.Connection, replay: Replay, batch_size: int, retired: str) -> float:

@@ -169,16 +169,37 @@ class Replay:
     unapplied: list[Unapplied] = field(default_factory=list)
 
 
+async def analyse(conn: asyncpg.Connection, schema: str, tables: list[str] | None = None) -> None:
+    """Fresh tables have no statistics: without them the planner would scan them whole for a while."""
+    kinds = {r["relname"]: r["relkind"] for r in await conn.fetch(
+        """SELECT c.relname, c.relkind::text AS relkind FROM pg_class c
+           JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1""",
+        schema,
+    )}  # fmt: skip
+    for table in tables if tables is not None else sorted(kinds):
+        if kinds.get(table) in ("r", "p"):
+            await conn.execute(f"ANALYZE {ident(schema)}.{ident(table)}")
+
+
+# A fresh schema's statistics are taken again after these many batches, as its tables grow tenfold.
+_ANALYSE_AFTER = (1, 10, 100, 1000, 10_000)
+
+
 async def replay_store(
-    conn: asyncpg.Connection, replay: Replay, batch_size: int, what: str = "rebuilding"
+    conn: asyncpg.Connection, replay: Replay, batch_size: int, what: str = "rebuilding", fresh: bool = False
 ) -> Replay:
     """The stored events after `replay.after`, in commit order, through the projector's batch code and
     its HANDLERS into `replay.target`. A batch that fails is applied again event by event, so that
-    each event that cannot be applied is named and the others still are."""
+    each event that cannot be applied is named and the others still are.
+
+    `fresh`: into a schema created empty for this replay (timed_replay), which nothing else writes:
+    the discovery totals are left to a recount after it, and the planner is given statistics as the
+    tables grow (the batch's look-ups by key would otherwise become scans of growing tables)."""
     from services.projector.handlers import Projector  # the projector's own code, not a copy
 
     store = EventStore(producer="viralspot-cli")
-    projector = Projector(store, schema=replay.target)
+    projector = Projector(store, schema=replay.target, totals=not fresh)
+    batches = 0
     total = await conn.fetchval(
         "SELECT count(*) FROM eventstore.events WHERE (tx_id, position) > ($1::text::xid8, $2)",
         str(replay.after.tx_id),
@@ -198,6 +219,9 @@ async def replay_store(
         replay.after = records[-1].position
         replay.applied += len(items)
         progress.advance(len(records))
+        batches += 1
+        if fresh and batches in _ANALYSE_AFTER:
+            await analyse(conn, replay.target)
     progress.finish()
     return replay
 
@@ -310,12 +334,25 @@ _DEFERRED_INDEXES = r"""SELECT i.relname AS name, pg_get_indexdef(i.oid) AS defi
 
 
 async def timed_replay(conn: asyncpg.Connection, replay: Replay, batch_size: int) -> Replay:
-    """The whole store into a fresh schema, its feed indexes built after; the rate counts both."""
+    """The whole store into a fresh schema, its feed indexes built and its discovery totals counted
+    after (once, from the rows, rather than kept batch by batch); the rate counts all of it."""
+    from services.projector import discovery_tables, repository
+
     started = time.perf_counter()
     deferred = await conn.fetch(_DEFERRED_INDEXES, replay.target)
     for index in deferred:
         await conn.execute(f"DROP INDEX {ident(replay.target)}.{ident(index['name'])}")
-    await replay_store(conn, replay, batch_size)
+    # A batch's commit need not wait for its WAL to reach the disk: a crash during the replay leaves a
+    # schema nobody reads, rebuilt anew; what is swapped in later is committed synchronously, its WAL
+    # (and so every batch's before it) flushed.
+    await conn.execute("SET synchronous_commit = off")
+    try:
+        await replay_store(conn, replay, batch_size, fresh=True)
+        async with conn.transaction():
+            await repository.project_into(conn, replay.target)
+            await discovery_tables.recount(conn)
+    finally:
+        await conn.execute("RESET synchronous_commit")
     await conn.execute("SET maintenance_work_mem = '256MB'")  # each index one sort in memory
     for index in deferred:
         await conn.execute(index["definition"])

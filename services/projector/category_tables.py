@@ -14,25 +14,42 @@ import asyncpg
 import orjson
 
 from libs.events.envelope import Envelope
+from services.projector import statements
 from services.projector.domain import CREATOR_COLUMNS, REEL_CATEGORY_COLUMNS
+
+_PROFILE_COLUMNS = (
+    "primary_category", "secondary_category", "tertiary_category", "keywords", "language", "classifier",
+    "categorised_at",
+)  # fmt: skip
+
+# Columnar (statements.py): a wave's categorisations in one statement; keywords a JSON list each.
+_CATEGORISE_PROFILE = statements.columnar(
+    f"""UPDATE primary_profiles p SET {", ".join(f"{c} = r.{c}" for c in _PROFILE_COLUMNS)}
+        FROM (SELECT r.username, r.primary_category, r.secondary_category, r.tertiary_category,
+                     ARRAY(SELECT jsonb_array_elements_text(r.keywords::jsonb)) AS keywords, r.language,
+                     r.classifier, r.categorised_at
+              FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                          $8::timestamptz[])
+                       AS r(username, primary_category, secondary_category, tertiary_category, keywords,
+                            language, classifier, categorised_at)) r
+        WHERE p.username = r.username AND coalesce(p.categorised_at <= r.categorised_at, true)
+          AND ({", ".join(f"p.{c}" for c in _PROFILE_COLUMNS)})
+              IS DISTINCT FROM ({", ".join(f"r.{c}" for c in _PROFILE_COLUMNS)})"""
+)
 
 
 async def profile_categorised(conn: asyncpg.Connection, e: Envelope) -> None:
     p = e.payload
     await conn.execute(
-        """UPDATE primary_profiles SET primary_category = $2, secondary_category = $3, tertiary_category = $4,
-                  keywords = $5, language = $6, classifier = $7, categorised_at = $8
-           WHERE username = $1 AND coalesce(categorised_at <= $8, true)
-             AND (primary_category, secondary_category, tertiary_category, keywords, language, classifier,
-                  categorised_at) IS DISTINCT FROM ($2, $3, $4, $5, $6, $7, $8)""",
-        p["username"],
-        p["primary_category"],
-        p.get("secondary_category"),
-        p.get("tertiary_category"),
-        p.get("keywords", []),
-        p.get("language"),
-        p["classifier"],
-        e.occurred_at,
+        _CATEGORISE_PROFILE,
+        [p["username"]],
+        [p["primary_category"]],
+        [p.get("secondary_category")],
+        [p.get("tertiary_category")],
+        [orjson.dumps(p.get("keywords", [])).decode()],
+        [p.get("language")],
+        [p["classifier"]],
+        [e.occurred_at],
     )
 
 

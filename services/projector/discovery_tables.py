@@ -138,9 +138,33 @@ async def before(conn: asyncpg.Connection, touched: TouchedContent) -> Contribut
     return Contributions(**dict(row))
 
 
-async def after(conn: asyncpg.Connection, touched: TouchedContent, was: Contributions) -> None:
+async def after(conn: asyncpg.Connection, touched: TouchedContent, was: Contributions | None) -> None:
+    """`was` None: the creator's columns only, the totals left to `recount` (a fresh schema's replay)."""
+    await conn.execute(_COPY_CREATOR, touched.profiles)
+    if was is None:
+        return
     # The rows held then, and those the batch added (every new row is one its events name).
     ids = sorted(set(was.held).union(touched.content_ids))
-    await conn.execute(_COPY_CREATOR, touched.profiles)
     await conn.execute(_FACETS, ids, was.post_types, was.facets, was.values, was.items)
     await conn.execute(_BASELINES, ids, was.content_ids, was.categories, was.months, was.views)
+
+
+# The totals as the GROUP BY over every content row, which the differences above keep them equal to.
+_ALL_FACETS = f"""
+    INSERT INTO content_facets (post_type, facet, value, items)
+    SELECT c.post_type, f.facet, f.value, count(*)::int FROM content c {_FACET_VALUES}
+    WHERE f.value IS NOT NULL GROUP BY 1, 2, 3"""
+_ALL_BASELINES = f"""
+    INSERT INTO niche_baselines (category, month, median_views, reels)
+    SELECT c.category, c.month, percentile_cont(0.5) WITHIN GROUP (ORDER BY c.view_count), count(*)::int
+    FROM content c WHERE {_IN_NICHE} GROUP BY 1, 2"""
+
+
+async def recount(conn: asyncpg.Connection) -> None:
+    """The totals counted afresh from the content rows: once at the end of a fresh schema's replay,
+    rather than by difference at every batch (a niche's median is recomputed over all its reels each
+    time one of them changes, which grows with the table)."""
+    await conn.execute("DELETE FROM content_facets")
+    await conn.execute(_ALL_FACETS)
+    await conn.execute("DELETE FROM niche_baselines")
+    await conn.execute(_ALL_BASELINES)

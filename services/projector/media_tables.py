@@ -14,6 +14,7 @@ import asyncpg
 
 from libs.blobs import MEDIA_PATH
 from libs.events.envelope import Envelope
+from services.projector import statements
 
 _STORED = """
     INSERT INTO media_copies (kind, owner, username, key, content_type, bytes, sha256, source_url, stored_at)
@@ -41,30 +42,38 @@ async def media_stored(conn: asyncpg.Connection, e: Envelope) -> None:
         await conn.execute("UPDATE content SET thumbnail_url = $2 WHERE content_id = $1", p["owner"], url)
 
 
+# Columnar (statements.py), as _SHOW_THUMBNAILS below.
+_SHOW_PROFILES = statements.columnar(
+    """UPDATE primary_profiles p SET profile_image_url = $2 || m.key FROM media_copies m
+       WHERE p.username = ANY($1::text[]) AND m.kind = 'profile_image' AND m.owner = p.username""",
+    key=None,
+)
+_SHOW_SIMILAR = statements.columnar(
+    """UPDATE similar_profiles s SET profile_image_url = $2 || m.key FROM media_copies m
+       WHERE s.primary_username = ANY($1::text[]) AND m.kind = 'profile_image'
+         AND m.owner = s.similar_username""",
+    key=None,
+)
+
+
 async def show_profile_copy(conn: asyncpg.Connection, username: str) -> None:
-    await conn.execute(
-        """UPDATE primary_profiles p SET profile_image_url = $2 || m.key FROM media_copies m
-           WHERE p.username = $1 AND m.kind = 'profile_image' AND m.owner = p.username""",
-        username,
-        MEDIA_PATH,
-    )
+    await conn.execute(_SHOW_PROFILES, [username], MEDIA_PATH)
 
 
 async def show_similar_copies(conn: asyncpg.Connection, primary_username: str) -> None:
-    await conn.execute(
-        """UPDATE similar_profiles s SET profile_image_url = $2 || m.key FROM media_copies m
-           WHERE s.primary_username = $1 AND m.kind = 'profile_image' AND m.owner = s.similar_username""",
-        primary_username,
-        MEDIA_PATH,
-    )
+    await conn.execute(_SHOW_SIMILAR, [primary_username], MEDIA_PATH)
+
+
+# Columnar (statements.py): the rows of a wave's events in one statement. Any of them written twice
+# gets the same value, so calls may be joined whatever they name.
+_SHOW_THUMBNAILS = statements.columnar(
+    """UPDATE content c SET thumbnail_url = $2 || m.key FROM media_copies m
+       WHERE c.content_id = ANY($1::text[]) AND m.kind = 'reel_thumbnail' AND m.owner = c.content_id""",
+    key=None,
+)
 
 
 async def show_thumbnail_copies(conn: asyncpg.Connection, content_ids: Sequence[str]) -> None:
     if not content_ids:
         return
-    await conn.execute(
-        """UPDATE content c SET thumbnail_url = $2 || m.key FROM media_copies m
-           WHERE c.content_id = ANY($1::text[]) AND m.kind = 'reel_thumbnail' AND m.owner = c.content_id""",
-        list(content_ids),
-        MEDIA_PATH,
-    )
+    await conn.execute(_SHOW_THUMBNAILS, list(content_ids), MEDIA_PATH)

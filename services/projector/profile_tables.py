@@ -13,7 +13,7 @@ import asyncpg
 import orjson
 
 from libs.events.envelope import Envelope
-from services.projector import category_tables, media_tables
+from services.projector import category_tables, media_tables, statements
 from services.projector.domain import (
     CONTENT_COLUMNS,
     CREATOR_COLUMNS,
@@ -27,6 +27,10 @@ _PROFILE_COLUMNS = (
     "account_type", "profile_image_url", "total_reels", "median_views", "mean_views", "std_views",
     "total_views", "total_likes", "total_comments", "engagement_rate",
 )  # fmt: skip
+_PROFILE_TYPES = (
+    "text", "text", "bigint", "bigint", "bigint", "boolean", "boolean", "text", "text", "integer", "float8",
+    "float8", "float8", "bigint", "bigint", "bigint", "float8",
+)  # fmt: skip
 _AT = len(_PROFILE_COLUMNS) + 2
 
 
@@ -38,14 +42,18 @@ def _newest(table: str, column: str) -> str:
     return f"{column} = CASE WHEN {newer} THEN EXCLUDED.{column} ELSE {table}.{column} END"
 
 
+# Columnar (statements.py), as the statements below that a wave's events all send: one per wave.
 _UPSERT_PROFILE = f"""
     INSERT INTO primary_profiles (username, {", ".join(_PROFILE_COLUMNS)}, created_at, updated_at,
                                   last_scraped_at)
-    VALUES ($1, {", ".join(f"${i}" for i in range(2, _AT))}, ${_AT}, ${_AT}, ${_AT})
+    SELECT r.username, {", ".join(f"r.{c}" for c in _PROFILE_COLUMNS)}, r.at, r.at, r.at
+    FROM unnest($1::text[], {", ".join(f"${i}::{t}[]" for i, t in enumerate(_PROFILE_TYPES, start=2))},
+                ${_AT}::timestamptz[]) AS r(username, {", ".join(_PROFILE_COLUMNS)}, at)
     ON CONFLICT (username) DO UPDATE SET {", ".join(_newest("primary_profiles", c) for c in _PROFILE_COLUMNS)},
         created_at = least(primary_profiles.created_at, EXCLUDED.created_at),
         updated_at = greatest(primary_profiles.updated_at, EXCLUDED.updated_at),
         last_scraped_at = greatest(primary_profiles.last_scraped_at, EXCLUDED.last_scraped_at)"""
+statements.columnar(_UPSERT_PROFILE, key=0)
 
 _CONTENT_TYPES = {
     "shortcode": "text", "url": "text", "description": "text", "view_count": "bigint", "like_count": "bigint",
@@ -69,19 +77,22 @@ def _creators(column: str) -> str:
     return f"{column} = CASE WHEN content.username = EXCLUDED.username THEN EXCLUDED.{column} ELSE content.{column} END"
 
 
-# One statement for all of a snapshot's reels and posts. Each row takes its creator's columns from the
+# One statement for all of a snapshot's reels and posts, and for those of every snapshot of a wave
+# (columnar: the writer and the time are per row too). Each row takes its creator's columns from the
 # profile as it stands (the batch's end puts right the rows of a profile that changed after).
 _UPSERT_CONTENT = f"""
     INSERT INTO content (content_id, username, {", ".join(CONTENT_COLUMNS)}, transcript, transcript_available,
                          created_at, updated_at, {_CATEGORIES}, {_CREATOR})
-    SELECT r.content_id, $1, {", ".join(f"r.{c}" for c in CONTENT_COLUMNS)}, r.transcript,
-           r.transcript IS NOT NULL, $2, $2, r.category, ARRAY(SELECT jsonb_array_elements_text(r.keywords::jsonb)),
+    SELECT r.content_id, r.username, {", ".join(f"r.{c}" for c in CONTENT_COLUMNS)}, r.transcript,
+           r.transcript IS NOT NULL, r.at, r.at, r.category,
+           ARRAY(SELECT jsonb_array_elements_text(r.keywords::jsonb)),
            r.language, r.content_style, r.hook_type, r.categorised_at,
            {", ".join(f"p.{column}" for _, column in CREATOR_COLUMNS)}
-    FROM unnest($3::text[], {", ".join(f"${i}::{_CONTENT_TYPES[c]}[]" for i, c in enumerate(CONTENT_COLUMNS, start=4))},
+    FROM unnest($1::text[], $2::timestamptz[], $3::text[],
+                {", ".join(f"${i}::{_CONTENT_TYPES[c]}[]" for i, c in enumerate(CONTENT_COLUMNS, start=4))},
                 ${_N + 4}::text[], {", ".join(f"${i}::{t}[]" for i, t in enumerate(_CATEGORY_TYPES, start=_N + 5))})
-             AS r(content_id, {", ".join(CONTENT_COLUMNS)}, transcript, {_CATEGORIES})
-    LEFT JOIN primary_profiles p ON p.username = $1
+             AS r(username, at, content_id, {", ".join(CONTENT_COLUMNS)}, transcript, {_CATEGORIES})
+    LEFT JOIN primary_profiles p ON p.username = r.username
     ON CONFLICT (content_id) DO UPDATE SET {", ".join(_newest("content", c) for c in CONTENT_COLUMNS)},
         transcript = CASE WHEN EXCLUDED.updated_at >= content.updated_at
                           THEN coalesce(EXCLUDED.transcript, content.transcript)
@@ -91,20 +102,38 @@ _UPSERT_CONTENT = f"""
         updated_at = greatest(content.updated_at, EXCLUDED.updated_at),
         {", ".join(_categorised_later(c) for c in REEL_CATEGORY_COLUMNS)},
         {", ".join(_creators(c) for c, _ in CREATOR_COLUMNS)}"""
+statements.columnar(_UPSERT_CONTENT, key=2)
+
+
+_REQUESTED = statements.columnar(
+    """INSERT INTO profile_queue (request_id, username, source, priority, status, "timestamp", created_at,
+                                  updated_at, projected_at)
+       SELECT r.request_id, r.username, r.source, r.priority, 'PENDING', r.at, r.at, r.at, clock_timestamp()
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
+                AS r(request_id, username, source, priority, at)
+       ON CONFLICT (request_id) DO NOTHING"""
+)
+_STARTED = statements.columnar(
+    """UPDATE profile_queue q SET status = 'PROCESSING', attempts = r.attempt, last_attempt = r.at,
+              started_at = coalesce(q.started_at, r.at), updated_at = r.at
+       FROM unnest($1::text[], $2::int[], $3::timestamptz[]) AS r(request_id, attempt, at)
+       WHERE q.request_id = r.request_id"""
+)
+_COMPLETED = statements.columnar(
+    """UPDATE profile_queue q SET status = 'COMPLETED', attempts = r.attempts, error_message = NULL,
+              error_code = NULL, completed_at = r.at, updated_at = r.at
+       FROM unnest($1::text[], $2::int[], $3::timestamptz[]) AS r(request_id, attempts, at)
+       WHERE q.request_id = r.request_id"""
+)
+_DELETE_SIMILAR = statements.columnar(
+    "DELETE FROM similar_profiles WHERE primary_username = ANY($1::text[])", key=None
+)
 
 
 async def profile_requested(conn: asyncpg.Connection, e: Envelope) -> None:
     p = e.payload
     await conn.execute(
-        """INSERT INTO profile_queue (request_id, username, source, priority, status, "timestamp",
-                                      created_at, updated_at, projected_at)
-           VALUES ($1, $2, $3, $4, 'PENDING', $5, $5, $5, clock_timestamp())
-           ON CONFLICT (request_id) DO NOTHING""",
-        p["request_id"],
-        p["username"],
-        p["source"],
-        p["priority"],
-        e.occurred_at,
+        _REQUESTED, [p["request_id"]], [p["username"]], [p["source"]], [p["priority"]], [e.occurred_at]
     )
 
 
@@ -120,14 +149,7 @@ async def profile_request_promoted(conn: asyncpg.Connection, e: Envelope) -> Non
 
 async def profile_ingest_started(conn: asyncpg.Connection, e: Envelope) -> None:
     p = e.payload
-    await conn.execute(
-        """UPDATE profile_queue SET status = 'PROCESSING', attempts = $2, last_attempt = $3,
-                  started_at = coalesce(started_at, $3), updated_at = $3
-           WHERE request_id = $1""",
-        p["request_id"],
-        p["attempt"],
-        e.occurred_at,
-    )
+    await conn.execute(_STARTED, [p["request_id"]], [p["attempt"]], [e.occurred_at])
 
 
 async def profile_ingest_failed(conn: asyncpg.Connection, e: Envelope) -> None:
@@ -152,14 +174,7 @@ async def profile_ingested(conn: asyncpg.Connection, e: Envelope) -> None:
 async def profile_ingested_ahead_of(conn: asyncpg.Connection, e: Envelope, ahead: Ahead) -> None:
     """The ingestion, written together with the categorisations that follow it in its batch."""
     p = e.payload
-    await conn.execute(
-        """UPDATE profile_queue SET status = 'COMPLETED', attempts = $2, error_message = NULL,
-                  error_code = NULL, completed_at = $3, updated_at = $3
-           WHERE request_id = $1""",
-        p["request_id"],
-        p["attempts"],
-        e.occurred_at,
-    )
+    await conn.execute(_COMPLETED, [p["request_id"]], [p["attempts"]], [e.occurred_at])
     await upsert_profile(conn, p["profile"], e.occurred_at)
     for categorised in ahead.creator:  # before the rows, which take the creator's categories
         await category_tables.profile_categorised(conn, categorised)
@@ -176,7 +191,9 @@ async def profile_ingested_ahead_of(conn: asyncpg.Connection, e: Envelope, ahead
 
 
 async def upsert_profile(conn: asyncpg.Connection, profile: dict[str, Any], at: datetime) -> None:
-    await conn.execute(_UPSERT_PROFILE, profile["username"], *(profile.get(c) for c in _PROFILE_COLUMNS), at)
+    await conn.execute(
+        _UPSERT_PROFILE, [profile["username"]], *([profile.get(c)] for c in _PROFILE_COLUMNS), [at]
+    )
     await media_tables.show_profile_copy(conn, profile["username"])
 
 
@@ -197,8 +214,8 @@ async def upsert_reels(
     filed = [(categories or {}).get(row.content_id) for row in rows]
     await conn.execute(
         _UPSERT_CONTENT,
-        username,
-        at,
+        [username] * len(rows),
+        [at] * len(rows),
         [row.content_id for row in rows],
         *([row.values[i] for row in rows] for i in range(_N)),
         [row.transcript for row in rows],
@@ -215,7 +232,7 @@ async def upsert_reels(
 async def replace_similar(
     conn: asyncpg.Connection, username: str, accounts: list[dict[str, Any]], at: datetime
 ) -> None:
-    await conn.execute("DELETE FROM similar_profiles WHERE primary_username = $1", username)
+    await conn.execute(_DELETE_SIMILAR, [username])
     await conn.executemany(
         """INSERT INTO similar_profiles (primary_username, similar_username, full_name, followers,
                                          is_private, is_verified, profile_image_url, rank, discovered_at)

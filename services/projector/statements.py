@@ -8,7 +8,14 @@ Within a wave the events are of different streams, which the projections already
 the live projector receives streams interleaved in any order (redeliveries, retries, several relays),
 and a rebuild in commit order gives the same tables (`viralspot readmodels compare` checks it). Each
 event's own statements keep their order; across the wave's events the same statement is sent once,
-with every event's arguments."""
+with every event's arguments.
+
+Some statements are columnar (`columnar`): every argument that varies per row written is an array of
+one entry per row, so the calls of many events are one statement, their arrays joined: one execution
+for the wave instead of one per event. Joining keeps what sending the calls one after the other gives
+as long as the calls joined touch different keys (the argument `key` names, an array): a call naming
+a key that an earlier call of the group names starts another statement, sent after it. Calls whose
+other (scalar) arguments differ are not joined either."""
 
 from __future__ import annotations
 
@@ -19,6 +26,50 @@ from typing import Any
 import asyncpg
 
 Args = tuple[Any, ...]
+
+# Columnar statements: the index of the argument holding the keys of the rows written, or None when
+# calls naming the same rows write the same values whatever their order (may be joined whatever they name).
+_COLUMNAR: dict[str, int | None] = {}
+
+
+def columnar(sql: str, key: int | None = 0) -> str:
+    """`sql` registered as columnar (the module's docstring): returned as it is, for a module constant.
+
+    Only for a statement whose row of a key depends on nothing but that key's rows and tables it does
+    not write, so that calls on different keys give the same rows in any order, or all at once; its
+    arrays passed as lists (any other argument is a scalar, the same in every call joined)."""
+    _COLUMNAR[sql] = key
+    return sql
+
+
+def joined(sql: str, calls: list[Args]) -> list[Args]:
+    """The calls of a columnar statement as few calls as sending them in order allows."""
+    key = _COLUMNAR[sql]
+    out: list[Args] = []
+    shape: Args | None = None  # the group's scalars, its arrays' places as _ARRAY
+    arrays: list[list[Any]] = []
+    keys: set[Any] = set()
+    for call in calls:
+        mine = tuple(_ARRAY if isinstance(a, list) else a for a in call)
+        named = call[key] if key is not None else ()
+        if mine != shape or not keys.isdisjoint(named):
+            if shape is not None:
+                out.append(_call(shape, arrays))
+            shape, arrays, keys = mine, [[] for a in call if isinstance(a, list)], set()
+        for column, a in zip(arrays, (a for a in call if isinstance(a, list)), strict=True):
+            column.extend(a)
+        keys.update(named)
+    if shape is not None:
+        out.append(_call(shape, arrays))
+    return out
+
+
+_ARRAY = object()
+
+
+def _call(shape: Args, arrays: list[list[Any]]) -> Args:
+    columns = iter(arrays)
+    return tuple(next(columns) if a is _ARRAY else a for a in shape)
 
 
 class Recorder:
@@ -60,6 +111,8 @@ async def send(conn: asyncpg.Connection, recorder: Recorder) -> int:
             if q[0][0] == sql:
                 rows += q.popleft()[1]
         queues = [q for q in queues if q]
+        if len(rows) > 1 and sql in _COLUMNAR:
+            rows = joined(sql, rows)
         if len(rows) == 1:
             await conn.execute(sql, *rows[0])
         else:

@@ -3,7 +3,7 @@
 
 from typing import Any
 
-from services.projector.statements import Recorder, send, waves
+from services.projector.statements import Recorder, columnar, joined, send, waves
 
 
 class Connection:
@@ -64,3 +64,26 @@ async def test_each_events_statements_keep_their_order_when_events_differ() -> N
         assert mine == expected
     assert [sql for sql, _ in conn.calls].count("delete similar") == 1
     assert "nothing" not in [sql for sql, _ in conn.calls]
+
+
+async def test_a_columnar_statement_of_many_events_goes_once_with_their_arrays_joined() -> None:
+    sql = columnar("UPSERT many", key=0)
+    recorder = Recorder()
+    for keys, at in ((["a", "b"], "t1"), (["c"], "t2"), (["d"], "t3")):
+        recorder.begin()
+        await recorder.execute(sql, keys, [at] * len(keys), "same")
+    conn = Connection()
+    await send(conn, recorder)  # type: ignore[arg-type]
+    assert conn.calls == [(sql, [(["a", "b", "c", "d"], ["t1", "t1", "t2", "t3"], "same")])]
+
+
+def test_calls_naming_a_key_again_or_other_scalars_start_another_statement_in_order() -> None:
+    sql = columnar("UPSERT keyed", key=0)
+    calls = [(["a"], 1, "x"), (["b"], 2, "x"), (["a"], 3, "x"), (["c"], 4, "y"), (["d"], 5, "y")]
+    assert joined(sql, [(k, [n], s) for k, n, s in calls]) == [
+        (["a", "b"], [1, 2], "x"),  # "a" again: its second write goes after its first
+        (["a"], [3], "x"),
+        (["c", "d"], [4, 5], "y"),  # another scalar: another statement
+    ]
+    anywhere = columnar("UPDATE by any", key=None)  # rows written the same whoever names them
+    assert joined(anywhere, [(["a"], "p"), (["a", "b"], "p")]) == [(["a", "a", "b"], "p")]
