@@ -8,7 +8,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from libs.blobs import MediaStoreSettings
-from libs.runtime.config import ServiceSettings
+from libs.runtime.config import ServiceSettings, comma_separated
 
 # Asymmetric only: HS256 is verified with AUTH_JWT_SECRET alone, never with a key a JWKS publishes.
 JwksAlgorithm = Literal[
@@ -150,9 +150,7 @@ class GatewaySettings(MediaStoreSettings, ServiceSettings):
     @field_validator("auth_jwks_algorithms", "cors_origins", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
+        return comma_separated(value)
 
     @field_validator("cors_origins")
     @classmethod

@@ -6,7 +6,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
 
 from libs.blobs import MediaStoreSettings
-from libs.runtime.config import ServiceSettings
+from libs.runtime.config import ServiceSettings, comma_separated
 
 
 class IngestSettings(MediaStoreSettings, ServiceSettings):
@@ -45,6 +45,5 @@ class IngestSettings(MediaStoreSettings, ServiceSettings):
     @field_validator("media_allowed_hosts", "media_private_hosts", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [part.strip().lower() for part in value.split(",") if part.strip()]
-        return value
+        # Host names from the environment are compared lower-case.
+        return [host.lower() for host in comma_separated(value)] if isinstance(value, str) else value
