@@ -13,7 +13,6 @@ import asyncio
 import os
 import shutil
 import signal
-import subprocess
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,7 +23,8 @@ import aiohttp
 import asyncpg
 import pytest
 
-from tests.integration.test_broker_cluster import cluster, cluster_cmd, node_name  # noqa: F401 (fixture)
+from libs.events.catalog import profile_stream
+from tests.integration.test_broker_cluster import cluster, cluster_cmd, queues  # noqa: F401 (fixture)
 from tests.integration.test_read_replica import databases, pair, script  # noqa: F401 (fixtures)
 from tests.ops.conftest import projector_caught_up
 from tests.provider.provider_harness import RunningSimulator
@@ -126,23 +126,13 @@ async def call(session: aiohttp.ClientSession, method: str, url: str, **kwargs: 
 
 def queue_node(env: dict[str, str], namespace: str) -> int:
     """The node (1-3) the classic profile work queue lives on."""
-    out = subprocess.run(
-        ["rabbitmqctl", "-q", "-n", node_name(env, 2), "list_queues", "name", "pid"],
-        check=True, capture_output=True, text=True, timeout=60,
-    ).stdout  # fmt: skip
-    [pid] = [
-        line.split()[1] for line in out.splitlines() if line.split()[:1] == [f"{namespace}.profile-ingest"]
-    ]
+    pid = queues(env, namespace, "pid", node=2)[f"{namespace}.profile-ingest"]
     return int(pid.split(f"{env['CLUSTER_NAME']}-")[1][0])
 
 
 def dead_letters(env: dict[str, str], namespace: str) -> dict[str, int]:
-    out = subprocess.run(
-        ["rabbitmqctl", "-q", "-n", node_name(env, 2), "list_queues", "name", "messages"],
-        check=True, capture_output=True, text=True, timeout=60,
-    ).stdout  # fmt: skip
-    pairs = (line.split() for line in out.splitlines() if line.startswith(namespace) and ".dlq" in line)
-    return {name: int(count) for name, count in pairs if int(count)}
+    counts = queues(env, namespace, "messages", node=2)
+    return {name: int(count) for name, count in counts.items() if name.endswith(".dlq") and int(count)}
 
 
 async def node_outage(env: dict[str, str], node: int, seconds: float) -> None:
@@ -263,12 +253,6 @@ async def _load_and_break(
         "load_s": round(loaded_s, 1),
         "all_done_s": round(time.monotonic() - started, 1),
     }
-
-
-def profile_stream(username: str) -> str:
-    from libs.events.catalog import profile_stream as stream
-
-    return stream(username)
 
 
 _FINISHED_PROFILES = """

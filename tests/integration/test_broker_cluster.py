@@ -69,13 +69,18 @@ def node_name(env: dict[str, str], n: int) -> str:
     return f"{env['CLUSTER_NAME']}-{n}@localhost"
 
 
-def queue_types(env: dict[str, str], namespace: str) -> dict[str, str]:
+def queues(env: dict[str, str], namespace: str, column: str, node: int = 1) -> dict[str, str]:
+    """One column of `rabbitmqctl list_queues` for the namespace's queues, as `node` sees them."""
     out = subprocess.run(
-        ["rabbitmqctl", "-q", "-n", node_name(env, 1), "list_queues", "name", "type"],
+        ["rabbitmqctl", "-q", "-n", node_name(env, node), "list_queues", "name", column],
         check=True, capture_output=True, timeout=60,
     ).stdout.decode()  # fmt: skip
     pairs = (line.split() for line in out.splitlines() if line.startswith(namespace + "."))
-    return {name: kind for name, kind in pairs}
+    return {name: value for name, value in pairs}
+
+
+def queue_types(env: dict[str, str], namespace: str) -> dict[str, str]:
+    return queues(env, namespace, "type")
 
 
 async def _publish_until_confirmed(exchange: aio_pika.abc.AbstractExchange, event) -> None:
